@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cache/: dirtyfs's own page cache.
+ *
+ * DESIGN
+ * File data written through the mount lives here, in 4 KiB pages, until the
+ * flusher (writeback/) stores it in BACKING. 4 KiB is the kernel's page size:
+ * the kernel sends FUSE writes and reads in page-aligned pieces, so aligned
+ * writes never need a read-modify-write, a 4 KiB random write dirties exactly
+ * one page, and O_DIRECT writeback needs page-aligned buffers anyway. Each
+ * page costs a 48-byte struct page plus one tree slot (about 1.4%).
+ *
+ * Reads of data that is not in this cache go straight to BACKING and are not
+ * inserted: the kernel's page cache of the FUSE mount already keeps what was
+ * read, so caching it here too would hold every byte twice. This cache holds
+ * what was written: dirty pages, pages under writeback, and clean pages that
+ * were written back (kept, LRU, until cache_size needs the room).
+ *
+ * Pages come from a pool that grows up to cache_size and never shrinks while
+ * mounted: fresh memory is slow to touch the first time on the machines we
+ * run on, so a freed page goes back to the pool, not to the allocator.
+ *
+ * A writer first takes the free pages it will need (cache_reserve) into a
+ * batch, without any mapping lock held: that evicts clean pages or waits for
+ * writeback, so the cache never holds more than cache_size, and the pool
+ * lock is taken once per request, not once per page.
+ *
+ * LOCK ORDER
+ *   struct address_space.lock  (one per inode; protects the mapping's pages,
+ *                               size, times, counters and writeback state)
+ *     -> writeback list lock   (writeback/flusher.c)
+ *       -> page pool lock      (cache/page.c; pool, LRU, global counters)
+ * Eviction runs under the pool lock and so may only trylock a mapping.
+ */
+#ifndef DIRTYFS_CACHE_H
+#define DIRTYFS_CACHE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "../cgroup/cgroup.h"
+#include "list.h"
+#include "pagetree.h"
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+
+/* Minimum cache_size: a 1 MiB request must fit in half of the cache. */
+#define CACHE_SIZE_MIN (4UL << 20)
+
+enum page_flags {
+	PG_DIRTY = 1 << 0, /* newer than BACKING */
+	PG_WRITEBACK = 1 << 1, /* in an I/O to BACKING now */
+	PG_TOWRITE = 1 << 2, /* tagged by a sync: must be written for it */
+};
+
+struct address_space;
+
+struct page {
+	uint64_t index; /* page number in the file */
+	struct address_space *mapping; /* NULL while in the free pool */
+	char *data; /* PAGE_SIZE bytes, page-aligned */
+	struct list_head lru; /* pool LRU (clean, idle) or free list */
+	uint32_t flags; /* enum page_flags, under mapping->lock */
+	cgroup_id_t cgroup; /* charged to this cgroup while dirty */
+};
+
+struct address_space_operations {
+	/* Take / drop a reference on the inode that embeds the mapping. The
+	 * cache holds one while the mapping has dirty or writeback pages.
+	 * iput may free the mapping: never call it with mapping->lock held. */
+	void (*ihold)(struct address_space *mapping);
+	void (*iput)(struct address_space *mapping);
+};
+
+/* One regular file's cached data; embedded in the fusefs inode. */
+struct address_space {
+	pthread_mutex_t lock;
+	const struct address_space_operations *a_ops;
+	struct pagetree pages; /* index -> struct page */
+
+	/* BACKING data descriptors, opened by mapping_open_backing(). fd is
+	 * buffered O_RDWR (or O_RDONLY); fd_direct is O_DIRECT, or -1 where
+	 * BACKING refuses O_DIRECT. Both live until mapping_destroy(). */
+	int fd;
+	int fd_direct;
+	bool writable; /* fd was opened O_RDWR */
+
+	bool size_known; /* size_bytes loaded from BACKING */
+	uint64_t size_bytes; /* i_size including dirty data */
+	struct timespec mtime, ctime; /* set by writes; valid if times_set */
+	bool times_set;
+
+	uint64_t nr_pages; /* pages in the tree */
+	uint64_t nr_dirty; /* pages with PG_DIRTY */
+	uint64_t nr_writeback; /* pages with PG_WRITEBACK */
+
+	/* Writeback state, under lock (see writeback/writeback.h). */
+	uint64_t dirtied_when_ns; /* CLOCK_MONOTONIC, when it became dirty */
+	struct list_head wb_list; /* on the flusher's dirty list */
+	bool on_wb_list;
+	struct list_head sync_list; /* on the flusher's sync list */
+	bool on_sync_list;
+	bool in_pass; /* a writeback pass is in flight */
+	unsigned int pass_ios; /* I/Os of that pass not completed */
+	uint64_t wb_index; /* where the next background pass starts */
+	uint64_t nr_towrite; /* pages with PG_TOWRITE */
+	/* Sync generations: callers bump sync_wanted and wait for sync_done
+	 * to reach it; sync_tagged is the generation whose pages are tagged
+	 * PG_TOWRITE; sync_err is the first error of the current round and
+	 * sync_result that of the last finished round. */
+	uint64_t sync_wanted, sync_tagged, sync_done;
+	int sync_err, sync_result;
+	pthread_cond_t wb_cond; /* pass completed / sync done */
+	uint64_t retry_after_ns; /* after a failed write: not before */
+	unsigned int wb_failures; /* failed passes in a row (backoff) */
+	uint64_t sync_index; /* where the sync round's next pass starts */
+	uint64_t sync_tagged_ns; /* when the current round was tagged */
+
+	/* Writeback errors, as the kernel's errseq: each new error bumps
+	 * err_seq; a file description reports it once if it has not seen it. */
+	uint32_t err_seq;
+	int err; /* last writeback errno, positive */
+
+	/* Owner cgroup, CGROUP_SHARED or CGROUP_NONE (clean), and the place
+	 * on that cgroup's inode list or the shared list: memcg_lock. */
+	cgroup_id_t owner;
+	struct list_head owner_list;
+};
+
+/* --- cache/page.c: the page pool ---------------------------------------- */
+
+/* Set up the pool with a limit of cache_bytes (>= CACHE_SIZE_MIN). */
+int cache_init(uint64_t cache_bytes);
+void cache_exit(void);
+
+/* Free pages taken from the pool for one request, not yet in a mapping. */
+struct page_batch {
+	struct list_head pages;
+	unsigned int nr;
+};
+
+void page_batch_init(struct page_batch *batch);
+/*
+ * Add nr free pages to batch, evicting clean pages, else waking the flusher
+ * and waiting for writeback. Must be called with no mapping lock held; may
+ * sleep. Returns 0, -EFBIG if nr is more than half the cache, or -ENOSPC
+ * (or the writeback error) when the cache is full of data that cannot be
+ * written back: then batch is unchanged.
+ */
+int cache_reserve(struct page_batch *batch, unsigned int nr);
+/* Give back the pages left in batch. No mapping lock needed. */
+void cache_unreserve(struct page_batch *batch);
+/* Take a page from batch (which must not be empty) for mapping at index. */
+struct page *page_batch_take(struct page_batch *batch,
+			     struct address_space *mapping, uint64_t index);
+/* Return a page that is not under writeback to the pool, discarding its
+ * data even if dirty (truncate, unlink); mapping->lock held. The caller has
+ * taken it out of the mapping's tree. */
+void page_free(struct page *page);
+
+/*
+ * Page state changes; mapping->lock held. They keep the mapping's counters;
+ * the global ones are updated once per request or per write to BACKING.
+ */
+/* Returns true if the page was not dirty: account it with
+ * cache_account_dirty(), and charge it (memcg_dirty_page). */
+bool page_mark_dirty(struct page *page);
+void cache_account_dirty(uint64_t pages);
+/* DIRTY -> WRITEBACK; account with cache_account_writeback(). */
+void page_start_writeback(struct page *page);
+void cache_account_writeback(uint64_t pages);
+/* Writeback of pages ended; ok=false makes them dirty again. Does all the
+ * accounting, and puts the clean pages on the LRU. */
+void pages_end_writeback(struct page **pages, unsigned int nr, bool ok);
+
+struct cache_stats {
+	uint64_t cache_bytes, cache_size, dirty, writeback, written;
+};
+void cache_get_stats(struct cache_stats *st);
+/* Account bytes stored in BACKING by the flusher. */
+void cache_account_written(uint64_t bytes);
+/* True while dirty bytes are over the background threshold. */
+bool cache_over_background(void);
+/* Set the background threshold (bytes of dirty data, whole filesystem). */
+void cache_set_background_bytes(uint64_t bytes);
+/* Called by the flusher when it gives up on all dirty data for now (err > 0)
+ * or makes progress again (err = 0); reservers then fail instead of waiting. */
+void cache_set_stuck(int err);
+/* Wake reservers after pages became clean or free. */
+void cache_wake_reservers(void);
+/* True if someone waits in cache_reserve(). */
+bool cache_under_pressure(void);
+
+/* --- cache/mapping.c: per-inode file data ------------------------------- */
+
+void mapping_init(struct address_space *mapping,
+		  const struct address_space_operations *a_ops);
+/* Drop every page (they must be clean) and close the backing fds. */
+void mapping_destroy(struct address_space *mapping);
+/* Open the backing data fds from an O_PATH descriptor, once. 0 or -errno. */
+int mapping_open_backing(struct address_space *mapping, int path_fd);
+
+/* Copy len bytes at off from the writer into the cache. Returns bytes
+ * written or -errno. May sleep (reservation); takes mapping->lock. */
+ssize_t mapping_write(struct address_space *mapping, const char *buf,
+		      size_t len, off_t off, cgroup_id_t cgroup);
+/* Read up to len bytes at off: cached pages, else BACKING. */
+ssize_t mapping_read(struct address_space *mapping, char *buf, size_t len,
+		     off_t off);
+/* Change the file size: cached pages beyond it go, BACKING is truncated. */
+int mapping_truncate(struct address_space *mapping, uint64_t size);
+/* fallocate(2) on BACKING, keeping the cache right: punched or zeroed
+ * ranges drop clean pages and zero dirty ones. 0 or -errno. */
+int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
+		      off_t len);
+/* Overlay the cache's size and times on a stat of the backing file. */
+void mapping_fixup_stat(struct address_space *mapping, struct stat *st);
+/* SEEK_DATA / SEEK_HOLE over BACKING's extents and the cached pages. */
+off_t mapping_lseek(struct address_space *mapping, off_t off, int whence);
+/* Set the times reported for the file (utimensat through setattr). */
+void mapping_set_times(struct address_space *mapping,
+		       const struct timespec *mtime,
+		       const struct timespec *ctime);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t now_ns(void);
+
+#endif

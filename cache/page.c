@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The page pool: every page of the cache, the clean-page LRU, the
+ * reservations that keep the cache within cache_size, and the global dirty
+ * and writeback counters.
+ *
+ * A page is in exactly one of: the free list; a request's batch; a mapping's
+ * tree and the LRU (clean and idle, evictable); a mapping's tree only (dirty
+ * or under writeback). Pages are carved from chunks that are never returned while
+ * mounted, so a page's memory is touched for the first time only once.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../cgroup/memcg.h"
+#include "../writeback/writeback.h"
+#include "cache.h"
+
+#define CHUNK_PAGES 256U /* 1 MiB of data per allocation */
+/* A waiting reserver looks again this often, in case a wake-up was lost. */
+#define RESERVE_RECHECK_NS (50 * 1000 * 1000L)
+
+struct page_chunk {
+	struct page_chunk *next;
+	struct page *pages; /* CHUNK_PAGES structs */
+	char *data; /* CHUNK_PAGES * PAGE_SIZE bytes */
+};
+
+/* The pool's state has this one owner and this one lock. */
+struct page_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t space; /* signalled when pages become free/clean */
+	uint64_t limit_pages; /* cache_size / PAGE_SIZE */
+	uint64_t nr_taken; /* pages in mappings' trees or in batches */
+	uint64_t nr_carved; /* pages ever carved from chunks */
+	unsigned int nr_waiters; /* threads in cache_reserve() waiting */
+	int stuck_err; /* writeback cannot make progress: errno */
+	struct list_head free; /* free pages */
+	struct list_head lru; /* clean idle pages, oldest first */
+	struct page_chunk *chunks;
+	/* Read without the lock by statistics and thresholds. */
+	_Atomic uint64_t nr_dirty, nr_writeback, written_bytes;
+	_Atomic uint64_t background_pages;
+};
+
+static struct page_pool pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int cache_init(uint64_t cache_bytes)
+{
+	pthread_condattr_t attr;
+
+	if (cache_bytes < CACHE_SIZE_MIN)
+		return -EINVAL;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&pool.space, &attr);
+	pthread_condattr_destroy(&attr);
+	pool.limit_pages = cache_bytes / PAGE_SIZE;
+	INIT_LIST_HEAD(&pool.free);
+	INIT_LIST_HEAD(&pool.lru);
+	pool.background_pages = pool.limit_pages / 2;
+	return 0;
+}
+
+void cache_exit(void)
+{
+	while (pool.chunks) {
+		struct page_chunk *c = pool.chunks;
+
+		pool.chunks = c->next;
+		free(c->data);
+		free(c->pages);
+		free(c);
+	}
+	pthread_cond_destroy(&pool.space);
+}
+
+/* Carve a new chunk onto the free list. Pool lock held. */
+static int pool_grow(void)
+{
+	uint64_t left = pool.limit_pages - pool.nr_carved;
+	unsigned int n = left < CHUNK_PAGES ? (unsigned int)left : CHUNK_PAGES;
+	struct page_chunk *c = calloc(1, sizeof(*c));
+
+	if (!c || n == 0)
+		goto fail;
+	c->pages = calloc(n, sizeof(struct page));
+	if (!c->pages ||
+	    posix_memalign((void **)&c->data, PAGE_SIZE, n * PAGE_SIZE))
+		goto fail;
+	for (unsigned int i = 0; i < n; i++) {
+		c->pages[i].data = c->data + (size_t)i * PAGE_SIZE;
+		list_add_tail(&c->pages[i].lru, &pool.free);
+	}
+	pool.nr_carved += n;
+	c->next = pool.chunks;
+	pool.chunks = c;
+	return 0;
+fail:
+	if (c)
+		free(c->pages);
+	free(c);
+	return -ENOMEM;
+}
+
+/* Evict one clean page from the LRU. Pool lock held; the mapping lock can
+ * only be tried (lock order). Returns false if no page could be evicted. */
+static bool pool_evict_one(void)
+{
+	struct list_head *pos;
+
+	for (pos = pool.lru.next; pos != &pool.lru; pos = pos->next) {
+		struct page *page = list_entry(pos, struct page, lru);
+		struct address_space *mapping = page->mapping;
+
+		if (pthread_mutex_trylock(&mapping->lock))
+			continue;
+		pagetree_delete(&mapping->pages, page->index);
+		mapping->nr_pages--;
+		list_move_tail(&page->lru, &pool.free);
+		page->mapping = NULL;
+		pool.nr_taken--;
+		pthread_mutex_unlock(&mapping->lock);
+		return true;
+	}
+	return false;
+}
+
+static bool pool_fits(unsigned int nr)
+{
+	return pool.nr_taken + nr <= pool.limit_pages;
+}
+
+static void wait_for_space(void)
+{
+	struct timespec ts;
+	uint64_t t = now_ns() + RESERVE_RECHECK_NS;
+
+	ts.tv_sec = (time_t)(t / 1000000000ULL);
+	ts.tv_nsec = (long)(t % 1000000000ULL);
+	pool.nr_waiters++;
+	pthread_cond_timedwait(&pool.space, &pool.lock, &ts);
+	pool.nr_waiters--;
+}
+
+/* Make room for nr more pages; pool lock held, may drop it. 0 or -errno. */
+static int pool_make_room(unsigned int nr)
+{
+	while (!pool_fits(nr)) {
+		if (pool_evict_one())
+			continue;
+		if (pool.stuck_err)
+			return -pool.stuck_err;
+		/* The flusher's wake-up takes its own lock: not under ours. */
+		pool.nr_waiters++;
+		pthread_mutex_unlock(&pool.lock);
+		writeback_kick();
+		pthread_mutex_lock(&pool.lock);
+		pool.nr_waiters--;
+		if (!pool_fits(nr) && !pool_evict_one())
+			wait_for_space();
+	}
+	return 0;
+}
+
+void page_batch_init(struct page_batch *batch)
+{
+	INIT_LIST_HEAD(&batch->pages);
+	batch->nr = 0;
+}
+
+int cache_reserve(struct page_batch *batch, unsigned int nr)
+{
+	int ret;
+
+	if (nr > pool.limit_pages / 2)
+		return -EFBIG;
+	pthread_mutex_lock(&pool.lock);
+	ret = pool_make_room(nr);
+	while (!ret && nr) {
+		struct page *page;
+
+		if (list_empty(&pool.free) && pool_grow()) {
+			ret = -ENOMEM;
+			break;
+		}
+		page = list_first_entry(&pool.free, struct page, lru);
+		list_move_tail(&page->lru, &batch->pages);
+		batch->nr++;
+		pool.nr_taken++;
+		nr--;
+	}
+	pthread_mutex_unlock(&pool.lock);
+	return ret;
+}
+
+void cache_unreserve(struct page_batch *batch)
+{
+	if (!batch->nr)
+		return;
+	pthread_mutex_lock(&pool.lock);
+	while (!list_empty(&batch->pages))
+		list_move_tail(batch->pages.next, &pool.free);
+	pool.nr_taken -= batch->nr;
+	batch->nr = 0;
+	if (pool.nr_waiters)
+		pthread_cond_broadcast(&pool.space);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+struct page *page_batch_take(struct page_batch *batch,
+			     struct address_space *mapping, uint64_t index)
+{
+	struct page *page = list_first_entry(&batch->pages, struct page, lru);
+
+	list_del_init(&page->lru);
+	batch->nr--;
+	page->mapping = mapping;
+	page->index = index;
+	page->flags = 0;
+	page->cgroup = CGROUP_ROOT;
+	return page;
+}
+
+static bool page_idle(const struct page *page)
+{
+	return !(page->flags & (PG_DIRTY | PG_WRITEBACK));
+}
+
+void page_free(struct page *page)
+{
+	if (page->flags & PG_DIRTY) {
+		page->mapping->nr_dirty--;
+		pool.nr_dirty--;
+		memcg_uncharge_dirty(page->cgroup, 1);
+	}
+	if (page->flags & PG_TOWRITE)
+		page->mapping->nr_towrite--;
+	pthread_mutex_lock(&pool.lock);
+	/* An idle page is on the LRU; a dirty one is on no list. */
+	if (page_idle(page))
+		list_del_init(&page->lru);
+	list_add_tail(&page->lru, &pool.free);
+	page->mapping = NULL;
+	page->flags = 0;
+	pool.nr_taken--;
+	if (pool.nr_waiters)
+		pthread_cond_broadcast(&pool.space);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+bool page_mark_dirty(struct page *page)
+{
+	if (page->flags & PG_DIRTY)
+		return false;
+	/* A page just taken is on no list; a clean one is on the LRU. */
+	if (page_idle(page) && !list_empty(&page->lru)) {
+		pthread_mutex_lock(&pool.lock);
+		list_del_init(&page->lru);
+		pthread_mutex_unlock(&pool.lock);
+	}
+	page->flags |= PG_DIRTY;
+	page->mapping->nr_dirty++;
+	return true;
+}
+
+void cache_account_dirty(uint64_t pages)
+{
+	pool.nr_dirty += pages;
+}
+
+void page_start_writeback(struct page *page)
+{
+	struct address_space *mapping = page->mapping;
+
+	if (page->flags & PG_TOWRITE)
+		mapping->nr_towrite--;
+	page->flags &= ~(PG_DIRTY | PG_TOWRITE);
+	page->flags |= PG_WRITEBACK;
+	mapping->nr_dirty--;
+	mapping->nr_writeback++;
+}
+
+void cache_account_writeback(uint64_t pages)
+{
+	pool.nr_dirty -= pages;
+	pool.nr_writeback += pages;
+}
+
+void pages_end_writeback(struct page **pages, unsigned int nr, bool ok)
+{
+	struct address_space *mapping = nr ? pages[0]->mapping : NULL;
+	struct list_head clean;
+	uint64_t redirtied = 0;
+
+	INIT_LIST_HEAD(&clean);
+	for (unsigned int i = 0; i < nr; i++) {
+		struct page *page = pages[i];
+
+		page->flags &= ~PG_WRITEBACK;
+		if (!ok && !(page->flags & PG_DIRTY)) {
+			page->flags |= PG_DIRTY;
+			redirtied++;
+		}
+		if (page->flags & PG_DIRTY)
+			continue;
+		list_add_tail(&page->lru, &clean);
+	}
+	if (!nr)
+		return;
+	mapping->nr_writeback -= nr;
+	mapping->nr_dirty += redirtied;
+	pool.nr_writeback -= nr;
+	pool.nr_dirty += redirtied;
+	if (list_empty(&clean))
+		return;
+	pthread_mutex_lock(&pool.lock);
+	while (!list_empty(&clean))
+		list_move_tail(clean.next, &pool.lru);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void cache_get_stats(struct cache_stats *st)
+{
+	pthread_mutex_lock(&pool.lock);
+	st->cache_bytes = pool.nr_taken * PAGE_SIZE;
+	st->cache_size = pool.limit_pages * PAGE_SIZE;
+	pthread_mutex_unlock(&pool.lock);
+	st->dirty = pool.nr_dirty * PAGE_SIZE;
+	st->writeback = pool.nr_writeback * PAGE_SIZE;
+	st->written = pool.written_bytes;
+}
+
+void cache_account_written(uint64_t bytes)
+{
+	pool.written_bytes += bytes;
+}
+
+bool cache_over_background(void)
+{
+	return pool.nr_dirty > pool.background_pages;
+}
+
+void cache_set_background_bytes(uint64_t bytes)
+{
+	pool.background_pages = bytes / PAGE_SIZE;
+}
+
+void cache_set_stuck(int err)
+{
+	pthread_mutex_lock(&pool.lock);
+	pool.stuck_err = err;
+	if (err && pool.nr_waiters)
+		pthread_cond_broadcast(&pool.space);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+void cache_wake_reservers(void)
+{
+	pthread_mutex_lock(&pool.lock);
+	if (pool.nr_waiters)
+		pthread_cond_broadcast(&pool.space);
+	pthread_mutex_unlock(&pool.lock);
+}
+
+bool cache_under_pressure(void)
+{
+	bool waiting;
+
+	pthread_mutex_lock(&pool.lock);
+	waiting = pool.nr_waiters > 0;
+	pthread_mutex_unlock(&pool.lock);
+	return waiting;
+}
