@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The flusher thread.
+ *
+ * DESIGN
+ * Threads: one flusher owns the io_uring and every wb_io; FUSE threads only
+ * put mappings on its lists, bump sync generations and kick it. A kick is an
+ * eventfd write, and the flusher always has a read of that eventfd in the
+ * ring, so it sleeps in one place: io_uring_wait_cqe_timeout(), woken by a
+ * completed write, a kick, or the writeback_interval tick.
+ *
+ * Queues, under the writeback list lock (flusher.lock):
+ *   dirty  every mapping with dirty or writeback pages, in the order they
+ *          became dirty (the kernel's b_dirty); it holds an inode reference.
+ *   sync   mappings with a sync round pending (fsync, trusted.dirtyfs.sync,
+ *          expiry), served before anything else.
+ * Only the flusher takes mappings off these lists, so a pointer it read
+ * under the lock stays valid after it drops the lock to take the mapping's.
+ *
+ * Each turn: reap completions; start passes for the sync list; then, while
+ * dirty data is over the background threshold, a writer waits for room, or
+ * we are unmounting, start passes in dirty-list order (oldest first); at each
+ * interval tick, mappings dirty for longer than dirty_expire get a sync round
+ * with no one waiting. writeback_bw is a token bucket on submitted bytes.
+ *
+ * Completion: pages become clean (or dirty again on error, see pass.c); the
+ * mapping's pass ends when its last write completes; a clean mapping leaves
+ * the lists and its inode reference is dropped.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "../cgroup/memcg.h"
+#include "../cgroup/throttle.h"
+#include "internal.h"
+#include "writeback.h"
+
+#define KICK_TAG 1ULL /* user_data of the eventfd read; ios are pointers */
+#define BW_BURST_NS (100 * 1000 * 1000ULL) /* bucket depth: 100 ms */
+#define SHORT_WAIT_NS (20 * 1000 * 1000ULL) /* deferred work retry */
+
+struct flusher {
+	pthread_mutex_t lock; /* the writeback list lock */
+	struct list_head dirty, sync;
+	bool stopping;
+	struct writeback_config cfg;
+	int kick_fd;
+	bool running;
+	pthread_t thread;
+	/* Flusher thread only: */
+	struct io_uring ring;
+	uint64_t kick_buf;
+	unsigned int inflight;
+	struct wb_io ios[WB_QUEUE_DEPTH];
+	struct list_head free_ios;
+	int64_t bw_tokens;
+	uint64_t bw_last_ns, next_tick_ns;
+	bool deferred; /* work left for want of tokens or backoff */
+	int last_err; /* last failure, cleared by a success */
+	int stop_err; /* first error given up at unmount */
+};
+
+static struct flusher fl = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.kick_fd = -1,
+};
+
+void writeback_kick(void)
+{
+	if (fl.kick_fd >= 0)
+		eventfd_write(fl.kick_fd, 1);
+}
+
+bool writeback_mark_inode_dirty(struct address_space *mapping)
+{
+	if (mapping->on_wb_list)
+		return false;
+	mapping->dirtied_when_ns = now_ns();
+	pthread_mutex_lock(&fl.lock);
+	list_add_tail(&mapping->wb_list, &fl.dirty);
+	__atomic_store_n(&mapping->on_wb_list, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&fl.lock);
+	return true;
+}
+
+/* Ask for a sync round of mapping (its lock held); the generation to wait
+ * for, or 0 if there is nothing to write. */
+static uint64_t sync_request(struct address_space *mapping)
+{
+	if (!mapping->nr_dirty && !mapping->in_pass)
+		return 0;
+	pthread_mutex_lock(&fl.lock);
+	if (!mapping->on_sync_list) {
+		list_add_tail(&mapping->sync_list, &fl.sync);
+		mapping->on_sync_list = true;
+	}
+	pthread_mutex_unlock(&fl.lock);
+	return ++mapping->sync_wanted;
+}
+
+/* Wait for generation gen (mapping->lock held). */
+static int sync_wait(struct address_space *mapping, uint64_t gen)
+{
+	while (mapping->sync_done < gen)
+		pthread_cond_wait(&mapping->wb_cond, &mapping->lock);
+	return -mapping->sync_result;
+}
+
+int writeback_sync_inode(struct address_space *mapping)
+{
+	uint64_t gen;
+	int ret = 0;
+
+	pthread_mutex_lock(&mapping->lock);
+	gen = sync_request(mapping);
+	if (gen) {
+		writeback_kick();
+		ret = sync_wait(mapping, gen);
+	}
+	pthread_mutex_unlock(&mapping->lock);
+	return ret;
+}
+
+/* The dirty list now, each mapping with an inode reference held. */
+static struct address_space **dirty_snapshot(size_t *nr)
+{
+	struct address_space **v = NULL;
+	struct list_head *pos;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fl.lock);
+	for (pos = fl.dirty.next; pos != &fl.dirty; pos = pos->next)
+		n++;
+	v = n ? calloc(n, sizeof(*v)) : NULL;
+	n = 0;
+	for (pos = fl.dirty.next; v && pos != &fl.dirty; pos = pos->next) {
+		v[n] = list_entry(pos, struct address_space, wb_list);
+		v[n]->a_ops->ihold(v[n]);
+		n++;
+	}
+	pthread_mutex_unlock(&fl.lock);
+	*nr = n;
+	return v;
+}
+
+int writeback_sync_mappings(struct address_space **v, size_t nr)
+{
+	uint64_t *gen = calloc(nr ? nr : 1, sizeof(*gen));
+	int ret = 0;
+	size_t i;
+
+	if (!gen)
+		ret = -ENOMEM;
+	/* Ask for every round first, so they are written in parallel. */
+	for (i = 0; gen && i < nr; i++) {
+		pthread_mutex_lock(&v[i]->lock);
+		gen[i] = sync_request(v[i]);
+		pthread_mutex_unlock(&v[i]->lock);
+	}
+	writeback_kick();
+	for (i = 0; gen && i < nr; i++) {
+		int err = 0;
+
+		pthread_mutex_lock(&v[i]->lock);
+		if (gen[i])
+			err = sync_wait(v[i], gen[i]);
+		pthread_mutex_unlock(&v[i]->lock);
+		if (err && !ret)
+			ret = err;
+	}
+	for (i = 0; i < nr; i++)
+		v[i]->a_ops->iput(v[i]);
+	free(gen);
+	free(v);
+	return ret;
+}
+
+int writeback_sync_all(void)
+{
+	size_t nr;
+	struct address_space **v = dirty_snapshot(&nr);
+
+	return writeback_sync_mappings(v, nr);
+}
+
+static void arm_kick(void)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&fl.ring);
+
+	io_uring_prep_read(sqe, fl.kick_fd, &fl.kick_buf, sizeof(fl.kick_buf),
+			   0);
+	io_uring_sqe_set_data64(sqe, KICK_TAG);
+}
+
+/*
+ * After a pass ended or before one starts (flusher thread, mapping->lock
+ * held): settle the mapping's sync rounds; leave the sync list when no round
+ * is pending, and both lists when clean. Returns true if the dirty list's
+ * inode reference must now be dropped, after mapping->lock is released. Done
+ * under mapping->lock so a writer cannot dirty it between check and removal.
+ */
+static bool flusher_settle(struct address_space *mapping)
+{
+	bool clean = wb_mapping_settle(mapping);
+	bool synced = mapping->sync_done == mapping->sync_wanted;
+
+	if (!clean && !(synced && mapping->on_sync_list))
+		return false;
+	pthread_mutex_lock(&fl.lock);
+	if (mapping->on_sync_list) {
+		list_del_init(&mapping->sync_list);
+		mapping->on_sync_list = false;
+	}
+	if (clean) {
+		list_del_init(&mapping->wb_list);
+		__atomic_store_n(&mapping->on_wb_list, false, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&fl.lock);
+	return clean;
+}
+
+static bool stopping(void)
+{
+	return __atomic_load_n(&fl.stopping, __ATOMIC_RELAXED);
+}
+
+static void reap_one(struct io_uring_cqe *cqe)
+{
+	struct wb_io *io;
+	struct address_space *mapping;
+	bool clean = false;
+	int err;
+
+	if (cqe->user_data == KICK_TAG) {
+		arm_kick();
+		return;
+	}
+	io = (struct wb_io *)(uintptr_t)cqe->user_data;
+	mapping = io->mapping;
+	err = wb_io_complete(io, cqe->res, stopping());
+	if (err) {
+		syslog(LOG_ERR, "writeback of %llu bytes at %llu failed: %s",
+		       (unsigned long long)io->bytes,
+		       (unsigned long long)io->offset, strerror(err));
+		fl.last_err = err;
+		if (stopping() && !fl.stop_err)
+			fl.stop_err = err;
+	} else {
+		fl.last_err = 0;
+		cache_set_stuck(0);
+	}
+	list_add_tail(&io->entry, &fl.free_ios);
+	fl.inflight--;
+	pthread_mutex_lock(&mapping->lock);
+	clean = flusher_settle(mapping);
+	pthread_mutex_unlock(&mapping->lock);
+	if (clean)
+		mapping->a_ops->iput(mapping);
+	cache_wake_reservers();
+	throttle_kick();
+}
+
+static void reap(void)
+{
+	struct io_uring_cqe *cqe;
+
+	while (io_uring_peek_cqe(&fl.ring, &cqe) == 0) {
+		struct io_uring_cqe copy = *cqe;
+
+		io_uring_cqe_seen(&fl.ring, cqe);
+		reap_one(&copy);
+	}
+}
+
+static void submit_batch(struct list_head *batch)
+{
+	while (!list_empty(batch)) {
+		struct wb_io *io = list_first_entry(batch, struct wb_io, entry);
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&fl.ring);
+
+		list_del_init(&io->entry);
+		io_uring_prep_writev(sqe, io->fd, io->iov, io->nr_pages,
+				     io->offset);
+		io_uring_sqe_set_data(sqe, io);
+		fl.inflight++;
+		fl.bw_tokens -= (int64_t)io->bytes;
+	}
+	io_uring_submit(&fl.ring);
+}
+
+/* Refill the writeback_bw bucket; false if no new write may start now. */
+static bool bw_allows(void)
+{
+	uint64_t now = now_ns(), bw = fl.cfg.bw_bytes_per_s;
+	int64_t cap = (int64_t)(bw * BW_BURST_NS / 1000000000ULL);
+
+	if (!bw)
+		return true;
+	fl.bw_tokens += (int64_t)((now - fl.bw_last_ns) * bw / 1000000000ULL);
+	fl.bw_last_ns = now;
+	if (fl.bw_tokens > cap)
+		fl.bw_tokens = cap;
+	return fl.bw_tokens > 0;
+}
+
+static unsigned int run_max_pages(void)
+{
+	uint64_t pages =
+		fl.cfg.bw_bytes_per_s * BW_BURST_NS / 1000000000ULL / PAGE_SIZE;
+
+	if (!fl.cfg.bw_bytes_per_s || pages >= WB_RUN_MAX_PAGES)
+		return WB_RUN_MAX_PAGES;
+	return pages ? (unsigned int)pages : 1;
+}
+
+/* Start a pass on mapping if it has something to write and we may. */
+static void try_pass(struct address_space *mapping, enum wb_reason reason)
+{
+	struct wb_pass_limits lim = {
+		.max_ios = WB_PASS_MAX_IOS,
+		.run_max_pages = run_max_pages(),
+		.ignore_backoff = stopping(),
+	};
+	struct list_head batch;
+	bool clean = false;
+	unsigned int nr;
+
+	INIT_LIST_HEAD(&batch);
+	if (!bw_allows()) {
+		fl.deferred = true;
+		return;
+	}
+	pthread_mutex_lock(&mapping->lock);
+	clean = flusher_settle(mapping);
+	nr = clean ? 0 :
+		     wb_pass_build(mapping, reason, &lim, &fl.free_ios, &batch);
+	if (!clean && !nr && mapping->nr_dirty && !mapping->in_pass)
+		fl.deferred = true;
+	pthread_mutex_unlock(&mapping->lock);
+	if (nr)
+		submit_batch(&batch);
+	if (clean)
+		mapping->a_ops->iput(mapping);
+}
+
+/* Walk list (sync or dirty) in order, trying a pass on each entry, until the
+ * queue is full or want() says there is no more need. */
+static void walk(struct list_head *list, enum wb_reason reason,
+		 bool (*want)(void))
+{
+	struct list_head *pos, *next;
+
+	pthread_mutex_lock(&fl.lock);
+	for (pos = list->next; pos != list; pos = next) {
+		struct address_space *mapping =
+			reason == WB_REASON_SYNC ?
+				list_entry(pos, struct address_space,
+					   sync_list) :
+				list_entry(pos, struct address_space, wb_list);
+
+		next = pos->next;
+		if (list_empty(&fl.free_ios) || !want())
+			break;
+		pthread_mutex_unlock(&fl.lock);
+		try_pass(mapping, reason);
+		pthread_mutex_lock(&fl.lock);
+	}
+	pthread_mutex_unlock(&fl.lock);
+}
+
+/* Serve cgroups over their background limit, round-robin (memcg.c picks),
+ * a bounded number of picks a turn. */
+static void writeback_over_limit(void)
+{
+	for (unsigned int i = 0; i < WB_QUEUE_DEPTH; i++) {
+		struct address_space *mapping;
+
+		if (list_empty(&fl.free_ios))
+			return;
+		mapping = memcg_next_writeback();
+		if (!mapping)
+			return;
+		try_pass(mapping, WB_REASON_BACKGROUND);
+		mapping->a_ops->iput(mapping);
+	}
+}
+
+static bool always(void)
+{
+	return true;
+}
+
+static bool need_background(void)
+{
+	return stopping() || cache_over_background() || cache_under_pressure();
+}
+
+/* Give mappings dirty for longer than dirty_expire a sync round. */
+static void expire_tick(void)
+{
+	uint64_t now = now_ns(), expire = fl.cfg.dirty_expire_ns;
+	struct list_head *pos;
+
+	fl.next_tick_ns = now + fl.cfg.interval_ns;
+	if (!expire)
+		return;
+	pthread_mutex_lock(&fl.lock);
+	for (pos = fl.dirty.next; pos != &fl.dirty; pos = pos->next) {
+		struct address_space *m =
+			list_entry(pos, struct address_space, wb_list);
+
+		/* Trylock: the lock order is mapping, then list. */
+		if (pthread_mutex_trylock(&m->lock))
+			continue;
+		if (m->dirtied_when_ns + expire <= now && m->nr_dirty &&
+		    m->sync_wanted == m->sync_done) {
+			m->sync_wanted++;
+			if (!m->on_sync_list) {
+				list_add_tail(&m->sync_list, &fl.sync);
+				m->on_sync_list = true;
+			}
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	pthread_mutex_unlock(&fl.lock);
+}
+
+/* Nothing can be written and writers wait for room: let them fail. */
+static void check_stuck(void)
+{
+	if (!fl.inflight && fl.last_err && cache_under_pressure())
+		cache_set_stuck(fl.last_err);
+}
+
+static bool flusher_done(void)
+{
+	bool done;
+
+	pthread_mutex_lock(&fl.lock);
+	done = fl.stopping && list_empty(&fl.dirty) && !fl.inflight;
+	pthread_mutex_unlock(&fl.lock);
+	return done;
+}
+
+static void flusher_wait(void)
+{
+	uint64_t now = now_ns(),
+		 wait = fl.next_tick_ns > now ? fl.next_tick_ns - now : 0;
+	struct __kernel_timespec ts;
+	struct io_uring_cqe *cqe;
+
+	if (fl.deferred && wait > SHORT_WAIT_NS)
+		wait = SHORT_WAIT_NS;
+	ts.tv_sec = (long long)(wait / 1000000000ULL);
+	ts.tv_nsec = (long long)(wait % 1000000000ULL);
+	io_uring_submit(&fl.ring);
+	io_uring_wait_cqe_timeout(&fl.ring, &cqe, &ts);
+}
+
+static void *flusher_main(void *arg)
+{
+	(void)arg;
+	arm_kick();
+	io_uring_submit(&fl.ring);
+	fl.next_tick_ns = now_ns() + fl.cfg.interval_ns;
+	for (;;) {
+		reap();
+		fl.deferred = false;
+		if (now_ns() >= fl.next_tick_ns)
+			expire_tick();
+		walk(&fl.sync, WB_REASON_SYNC, always);
+		writeback_over_limit();
+		walk(&fl.dirty, WB_REASON_BACKGROUND, need_background);
+		check_stuck();
+		if (flusher_done())
+			break;
+		flusher_wait();
+	}
+	return NULL;
+}
+
+int writeback_start(const struct writeback_config *cfg)
+{
+	int ret;
+
+	fl.cfg = *cfg;
+	INIT_LIST_HEAD(&fl.dirty);
+	INIT_LIST_HEAD(&fl.sync);
+	INIT_LIST_HEAD(&fl.free_ios);
+	for (unsigned int i = 0; i < WB_QUEUE_DEPTH; i++)
+		list_add_tail(&fl.ios[i].entry, &fl.free_ios);
+	fl.bw_last_ns = now_ns();
+	fl.kick_fd = eventfd(0, EFD_CLOEXEC);
+	if (fl.kick_fd < 0)
+		return -errno;
+	ret = io_uring_queue_init(WB_QUEUE_DEPTH * 2, &fl.ring, 0);
+	if (ret)
+		goto fail_fd;
+	ret = -pthread_create(&fl.thread, NULL, flusher_main, NULL);
+	if (ret)
+		goto fail_ring;
+	fl.running = true;
+	return 0;
+fail_ring:
+	io_uring_queue_exit(&fl.ring);
+fail_fd:
+	close(fl.kick_fd);
+	fl.kick_fd = -1;
+	return ret;
+}
+
+int writeback_stop(void)
+{
+	if (!fl.running)
+		return 0;
+	pthread_mutex_lock(&fl.lock);
+	fl.stopping = true;
+	pthread_mutex_unlock(&fl.lock);
+	writeback_kick();
+	pthread_join(fl.thread, NULL);
+	fl.running = false;
+	io_uring_queue_exit(&fl.ring);
+	close(fl.kick_fd);
+	fl.kick_fd = -1;
+	return -fl.stop_err;
+}

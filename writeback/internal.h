@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* writeback/ private: the unit of I/O and the pass builder (pass.c). */
+#ifndef DIRTYFS_WRITEBACK_INTERNAL_H
+#define DIRTYFS_WRITEBACK_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "../cache/cache.h"
+
+#define WB_RUN_MAX_PAGES 256U /* 1 MiB in one write */
+#define WB_QUEUE_DEPTH 32U /* writes in flight, all mappings together */
+#define WB_PASS_MAX_IOS 8U /* writes of one pass: up to 8 MiB */
+
+/* One write of a run of contiguous pages of one mapping. */
+struct wb_io {
+	struct list_head entry; /* on the flusher's free list, or in a batch */
+	struct address_space *mapping;
+	int fd;
+	uint64_t offset, bytes;
+	unsigned int nr_pages;
+	struct page *pages[WB_RUN_MAX_PAGES];
+	struct iovec iov[WB_RUN_MAX_PAGES];
+};
+
+enum wb_reason {
+	WB_REASON_BACKGROUND, /* threshold, pressure, or unmount */
+	WB_REASON_SYNC, /* only a pending sync round's tagged pages */
+};
+
+struct wb_pass_limits {
+	unsigned int max_ios; /* free wb_io structs the pass may take */
+	unsigned int run_max_pages; /* smaller under writeback_bw */
+	bool ignore_backoff; /* unmount: retry at once */
+};
+
+/*
+ * Build one pass for mapping (mapping->lock held): take runs of dirty pages,
+ * mark them under writeback, fill ios from the free list and move them to
+ * batch. Returns the number of ios. Sets in_pass when it returns > 0.
+ */
+unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
+			   const struct wb_pass_limits *lim,
+			   struct list_head *free_ios, struct list_head *batch);
+
+/*
+ * Finish one io whose write returned res (bytes or -errno). Takes
+ * mapping->lock. With final set (unmount), failed pages are given up after
+ * recording the error. Returns 0 or the positive errno of the failure.
+ */
+int wb_io_complete(struct wb_io *io, int res, bool final);
+
+/*
+ * Sync-round bookkeeping and cleanliness, after a pass or when the flusher
+ * looks at a mapping (mapping->lock held). Tags pages for a new round,
+ * finishes a round with nothing left to write, restores BACKING's mtime once
+ * clean. Returns true if the mapping is clean and idle, so the caller should
+ * take it off the flusher's lists.
+ */
+bool wb_mapping_settle(struct address_space *mapping);
+
+#endif

@@ -1,0 +1,310 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writeback passes over one mapping: which pages go into which writes, and
+ * what their completion does to the pages, the sync rounds and the errors.
+ *
+ * A pass is up to WB_PASS_MAX_IOS writes of contiguous dirty pages; a mapping
+ * has at most one pass in flight (in_pass), so a truncate or fallocate only
+ * has to wait for it, and a sync round is ordered after it.
+ *
+ * SYNC ROUNDS (fsync, trusted.dirtyfs.sync, expiry): a caller bumps
+ * sync_wanted. The next pass tags every page dirty at that moment PG_TOWRITE
+ * (as the kernel's PAGECACHE_TAG_TOWRITE), passes write only tagged pages,
+ * and the round is done when none is left: pages dirtied later cannot make
+ * a sync wait forever.
+ *
+ * BACKING I/O MODE: full pages go through an O_DIRECT descriptor, so a byte
+ * is not kept both here and in BACKING's page cache; the partial page at end
+ * of file goes through the buffered descriptor (O_DIRECT needs whole
+ * blocks). Where BACKING refuses O_DIRECT everything is buffered.
+ *
+ * ERRORS: a failed page stays dirty and is retried after a backoff that
+ * doubles from 100 ms to 5 s; the error is recorded errseq-style in the
+ * mapping, for fsync and close to report. Nothing is dropped, except at
+ * unmount (final), where the data cannot be kept anywhere.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../cgroup/memcg.h"
+#include "internal.h"
+
+#define WB_BACKOFF_MIN_NS (100 * 1000 * 1000ULL)
+#define WB_BACKOFF_MAX_NS (5 * 1000 * 1000 * 1000ULL)
+
+/*
+ * Call fn once per run of pages of io charged to one cgroup, with the run's
+ * page count and bytes: an io usually has one writer, so accounting costs
+ * one memcg update per io, not one per page.
+ */
+static void for_each_cgroup_run(const struct wb_io *io,
+				void (*fn)(cgroup_id_t id, uint64_t nr,
+					   uint64_t bytes, bool ok),
+				bool ok)
+{
+	unsigned int i = 0;
+
+	while (i < io->nr_pages) {
+		cgroup_id_t id = io->pages[i]->cgroup;
+		uint64_t nr = 0, bytes = 0;
+
+		for (; i < io->nr_pages && io->pages[i]->cgroup == id; i++) {
+			nr++;
+			bytes += io->iov[i].iov_len;
+		}
+		fn(id, nr, bytes, ok);
+	}
+}
+
+static void account_start(cgroup_id_t id, uint64_t nr, uint64_t bytes, bool ok)
+{
+	(void)bytes;
+	(void)ok;
+	memcg_start_writeback(id, (int64_t)nr);
+}
+
+static bool sync_round_open(const struct address_space *mapping)
+{
+	return mapping->sync_tagged > mapping->sync_done;
+}
+
+/* Tag every dirty page for the sync round now starting. */
+static void wb_tag_towrite(struct address_space *mapping)
+{
+	uint64_t index = 0;
+	struct page *page;
+
+	while ((page = pagetree_next(&mapping->pages, &index))) {
+		if ((page->flags & (PG_DIRTY | PG_TOWRITE)) == PG_DIRTY) {
+			page->flags |= PG_TOWRITE;
+			mapping->nr_towrite++;
+		}
+		index++;
+	}
+	mapping->sync_tagged = mapping->sync_wanted;
+	mapping->sync_index = 0;
+	mapping->sync_err = 0;
+	mapping->sync_tagged_ns = now_ns();
+}
+
+static bool page_wanted(const struct page *page, enum wb_reason reason)
+{
+	return reason == WB_REASON_SYNC ? page->flags & PG_TOWRITE :
+					  page->flags & PG_DIRTY;
+}
+
+/* Bytes of the page at index that lie below end of file. */
+static uint64_t page_bytes(const struct address_space *mapping, uint64_t index)
+{
+	uint64_t start = index << PAGE_SHIFT;
+
+	if (start + PAGE_SIZE <= mapping->size_bytes)
+		return PAGE_SIZE;
+	return mapping->size_bytes > start ? mapping->size_bytes - start : 0;
+}
+
+/* Start an io at the page found at *index and extend it over the run. */
+static void wb_fill_io(struct address_space *mapping, struct wb_io *io,
+		       struct page *page, uint64_t *index,
+		       enum wb_reason reason, unsigned int run_max)
+{
+	bool direct = mapping->fd_direct >= 0 &&
+		      page_bytes(mapping, *index) == PAGE_SIZE;
+	uint64_t len;
+
+	io->mapping = mapping;
+	io->fd = direct ? mapping->fd_direct : mapping->fd;
+	io->offset = *index << PAGE_SHIFT;
+	io->bytes = 0;
+	io->nr_pages = 0;
+	do {
+		len = page_bytes(mapping, *index);
+
+		/* The partial last page cannot join an O_DIRECT write. */
+		if (direct && len != PAGE_SIZE)
+			break;
+		page_start_writeback(page);
+		io->pages[io->nr_pages] = page;
+		io->iov[io->nr_pages].iov_base = page->data;
+		io->iov[io->nr_pages].iov_len = len;
+		io->nr_pages++;
+		io->bytes += len;
+		(*index)++;
+		page = pagetree_lookup(&mapping->pages, *index);
+	} while (page && io->nr_pages < run_max && page_wanted(page, reason) &&
+		 !(page->flags & PG_WRITEBACK) && len == PAGE_SIZE);
+}
+
+unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
+			   const struct wb_pass_limits *lim,
+			   struct list_head *free_ios, struct list_head *batch)
+{
+	uint64_t *cursor = reason == WB_REASON_SYNC ? &mapping->sync_index :
+						      &mapping->wb_index;
+	uint64_t index = *cursor;
+	unsigned int nr = 0;
+	bool wrapped = false;
+
+	if (mapping->in_pass || mapping->fd < 0)
+		return 0;
+	if (reason == WB_REASON_BACKGROUND && !lim->ignore_backoff &&
+	    mapping->retry_after_ns > now_ns())
+		return 0;
+	while (nr < lim->max_ios && !list_empty(free_ios)) {
+		struct page *page = pagetree_next(&mapping->pages, &index);
+		struct wb_io *io;
+
+		if (page && page_bytes(mapping, index) == 0)
+			page = NULL; /* beyond end of file: nothing to write */
+		if (!page) {
+			/* Background passes wrap around once. */
+			if (reason == WB_REASON_SYNC || wrapped)
+				break;
+			wrapped = true;
+			index = 0;
+			continue;
+		}
+		if (!page_wanted(page, reason) || page->flags & PG_WRITEBACK) {
+			index++;
+			continue;
+		}
+		io = list_first_entry(free_ios, struct wb_io, entry);
+		list_move_tail(&io->entry, batch);
+		wb_fill_io(mapping, io, page, &index, reason,
+			   lim->run_max_pages);
+		cache_account_writeback(io->nr_pages);
+		for_each_cgroup_run(io, account_start, true);
+		nr++;
+	}
+	*cursor = index;
+	if (nr) {
+		mapping->in_pass = true;
+		mapping->pass_ios = nr;
+	}
+	return nr;
+}
+
+/* The iovecs of io from byte done on, into iov. Returns their count. */
+static int wb_iov_tail(const struct wb_io *io, uint64_t done, struct iovec *iov)
+{
+	unsigned int i = 0, n = 0;
+
+	while (i < io->nr_pages && done >= io->iov[i].iov_len)
+		done -= io->iov[i++].iov_len;
+	for (; i < io->nr_pages; i++, n++) {
+		iov[n].iov_base = (char *)io->iov[i].iov_base + done;
+		iov[n].iov_len = io->iov[i].iov_len - done;
+		done = 0;
+	}
+	return (int)n;
+}
+
+/* The write came back short (or O_DIRECT was refused): finish it with
+ * buffered writes, which also tell why it stopped. */
+static int wb_finish_short(struct wb_io *io, uint64_t done)
+{
+	struct iovec iov[WB_RUN_MAX_PAGES];
+
+	while (done < io->bytes) {
+		int n = wb_iov_tail(io, done, iov);
+		ssize_t r = pwritev(io->mapping->fd, iov, n,
+				    (off_t)(io->offset + done));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			return EIO;
+		done += (uint64_t)r;
+	}
+	return 0;
+}
+
+/* Result of the io as a positive errno, 0 for success. */
+static int wb_io_result(struct wb_io *io, int res)
+{
+	if (res >= 0 && (uint64_t)res == io->bytes)
+		return 0;
+	if (res >= 0)
+		return wb_finish_short(io, (uint64_t)res);
+	/* Some filesystems open O_DIRECT but refuse the write itself. */
+	if (res == -EINVAL && io->fd == io->mapping->fd_direct)
+		return wb_finish_short(io, 0);
+	return -res;
+}
+
+static void wb_record_error(struct address_space *mapping, int err)
+{
+	uint64_t backoff =
+		WB_BACKOFF_MIN_NS
+		<< (mapping->wb_failures < 6 ? mapping->wb_failures : 6);
+
+	mapping->err = err;
+	mapping->err_seq++;
+	if (sync_round_open(mapping) && !mapping->sync_err)
+		mapping->sync_err = err;
+	if (backoff > WB_BACKOFF_MAX_NS)
+		backoff = WB_BACKOFF_MAX_NS;
+	mapping->retry_after_ns = now_ns() + backoff;
+	mapping->wb_failures++;
+}
+
+int wb_io_complete(struct wb_io *io, int res, bool final)
+{
+	struct address_space *mapping = io->mapping;
+	int err = wb_io_result(io, res);
+
+	pthread_mutex_lock(&mapping->lock);
+	for_each_cgroup_run(io, memcg_end_writeback, !err || final);
+	pages_end_writeback(io->pages, io->nr_pages, !err || final);
+	if (err)
+		wb_record_error(mapping, err);
+	else
+		mapping->wb_failures = 0;
+	if (--mapping->pass_ios == 0) {
+		mapping->in_pass = false;
+		pthread_cond_broadcast(&mapping->wb_cond);
+	}
+	pthread_mutex_unlock(&mapping->lock);
+	if (!err)
+		cache_account_written(io->bytes);
+	return err;
+}
+
+/* Give BACKING the mtime the writes had, not the time of writeback. */
+static void wb_restore_times(struct address_space *mapping)
+{
+	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, mapping->mtime };
+
+	if (!mapping->times_set)
+		return;
+	futimens(mapping->fd, ts);
+	mapping->times_set = false;
+}
+
+bool wb_mapping_settle(struct address_space *mapping)
+{
+	if (mapping->in_pass)
+		return false;
+	if (mapping->sync_wanted > mapping->sync_tagged &&
+	    !sync_round_open(mapping))
+		wb_tag_towrite(mapping);
+	if (sync_round_open(mapping) && mapping->nr_towrite == 0) {
+		mapping->sync_done = mapping->sync_tagged;
+		mapping->sync_result = mapping->sync_err;
+		/* What is still dirty was dirtied after the round began. */
+		if (mapping->nr_dirty)
+			mapping->dirtied_when_ns = mapping->sync_tagged_ns;
+		pthread_cond_broadcast(&mapping->wb_cond);
+	}
+	if (mapping->nr_dirty || mapping->nr_writeback ||
+	    mapping->sync_wanted > mapping->sync_done)
+		return false;
+	wb_restore_times(mapping);
+	memcg_mapping_clean(mapping);
+	return true;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * writeback/: the flusher, which stores dirty pages in BACKING.
+ *
+ * One thread owns an io_uring and is the only submitter of writeback I/O.
+ * Other threads talk to it through the functions below; they never touch the
+ * ring. See flusher.c for the design (triggers, ordering, completion).
+ */
+#ifndef DIRTYFS_WRITEBACK_H
+#define DIRTYFS_WRITEBACK_H
+
+#include <stdint.h>
+
+#include "../cache/cache.h"
+
+struct writeback_config {
+	uint64_t dirty_expire_ns; /* write data older than this (0: never) */
+	uint64_t interval_ns; /* how often to look for expired data */
+	uint64_t bw_bytes_per_s; /* cap on writeback rate; 0: unlimited */
+};
+
+/* Start the flusher thread. 0 or -errno. */
+int writeback_start(const struct writeback_config *cfg);
+/* Write back everything, wait for it, stop the thread. Returns 0 or the
+ * first writeback error (positive errno is negated). */
+int writeback_stop(void);
+
+/*
+ * Put a dirty mapping on the flusher's dirty list, if it is not there yet
+ * (mapping->lock held). Returns true if it was added: the list then owns an
+ * inode reference, which the caller must have taken beforehand (a_ops->ihold
+ * cannot be called under mapping->lock). Only the flusher takes mappings off
+ * the list, once they are clean, and drops that reference.
+ */
+bool writeback_mark_inode_dirty(struct address_space *mapping);
+
+/* Wake the flusher: background threshold crossed or cache pressure. */
+void writeback_kick(void);
+
+/*
+ * Write back every page of mapping that is dirty now and wait for it (no
+ * mapping lock held; sleeps). Returns 0 or -errno of a failed write. It does
+ * not report errors seen before the call: callers check err_seq themselves.
+ */
+int writeback_sync_inode(struct address_space *mapping);
+/* Write back all dirty data of the filesystem and wait. 0 or -errno. */
+int writeback_sync_all(void);
+/* Sync the nr mappings of v (malloc'd, each with an inode reference held;
+ * both are given up) in parallel and wait. 0 or the first -errno. */
+int writeback_sync_mappings(struct address_space **v, size_t nr);
+
+#endif
