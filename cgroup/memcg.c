@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The tracked cgroups: accounting, limits, ownership and the over-background
+ * set. See memcg.h for the contract and the lock order.
+ *
+ * Counters are in pages and hierarchical: charging a cgroup walks up to the
+ * root, so a cgroup's figures include its descendants' and a limit checks
+ * one number. Trees are shallow (the path depth), so the walk is short.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "../writeback/writeback.h"
+#include "memcg.h"
+#include "trace.h"
+
+struct memcg {
+	UT_hash_handle hh; /* in registry.by_path */
+	char *path;
+	cgroup_id_t id;
+	struct memcg *parent; /* NULL for "/" */
+	unsigned int nr_children;
+	/* Pages and bytes, this cgroup and its descendants. */
+	uint64_t nr_dirty, nr_writeback;
+	uint64_t written_bytes, throttled_usec, throttle_events;
+	/* Limits: its own where set, else the mount's defaults. */
+	bool own_set[2];
+	struct limit own[2];
+	uint64_t mem_limit_bytes; /* for percentages; refreshed */
+	bool gone; /* removed from cgroupfs */
+	/* Mappings this cgroup owns that have dirty or writeback pages. */
+	struct list_head inodes;
+	struct list_head over; /* in the over-background set */
+	bool over_bg;
+	unsigned int nr_held; /* write replies held now */
+};
+
+/* The registry's state: this one owner, this one lock. */
+static struct {
+	pthread_mutex_t lock;
+	struct memcg_config cfg;
+	struct memcg *by_path; /* uthash on path */
+	struct memcg **by_id; /* id -> memcg, NULL for a free id */
+	size_t nr_ids;
+	struct list_head over_set; /* over their background limit */
+	struct list_head shared; /* mappings owned by CGROUP_SHARED */
+	uint64_t nr_shared;
+} reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static struct memcg *memcg_of(cgroup_id_t id)
+{
+	return id < reg.nr_ids ? reg.by_id[id] : NULL;
+}
+
+/* A free id, growing the table. Lock held. */
+static int memcg_alloc_id(cgroup_id_t *id)
+{
+	struct memcg **v;
+	size_t i;
+
+	for (i = 0; i < reg.nr_ids; i++)
+		if (!reg.by_id[i]) {
+			*id = (cgroup_id_t)i;
+			return 0;
+		}
+	if (reg.nr_ids >= CGROUP_NONE)
+		return -ENOSPC;
+	v = realloc(reg.by_id, (reg.nr_ids * 2 + 16) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + reg.nr_ids, 0, (reg.nr_ids + 16) * sizeof(*v));
+	reg.by_id = v;
+	*id = (cgroup_id_t)reg.nr_ids;
+	reg.nr_ids = reg.nr_ids * 2 + 16;
+	return 0;
+}
+
+/* Track path, whose parent is already tracked (NULL for "/"). Lock held. */
+static struct memcg *memcg_create(const char *path, struct memcg *parent,
+				  uint64_t mem_limit)
+{
+	struct memcg *m = calloc(1, sizeof(*m));
+
+	if (!m || !(m->path = strdup(path)) || memcg_alloc_id(&m->id)) {
+		if (m)
+			free(m->path);
+		free(m);
+		return NULL;
+	}
+	m->parent = parent;
+	if (parent)
+		parent->nr_children++;
+	m->mem_limit_bytes = mem_limit;
+	INIT_LIST_HEAD(&m->inodes);
+	INIT_LIST_HEAD(&m->over);
+	reg.by_id[m->id] = m;
+	HASH_ADD_KEYPTR(hh, reg.by_path, m->path, strlen(m->path), m);
+	return m;
+}
+
+static struct memcg *memcg_find(const char *path)
+{
+	struct memcg *m;
+
+	HASH_FIND_STR(reg.by_path, path, m);
+	return m;
+}
+
+int memcg_init(const struct memcg_config *cfg)
+{
+	uint64_t mem = 0;
+
+	reg.cfg = *cfg;
+	INIT_LIST_HEAD(&reg.over_set);
+	INIT_LIST_HEAD(&reg.shared);
+	cg_memory_limit(cfg->hier, "/", &mem);
+	return memcg_create("/", NULL, mem) ? 0 : -ENOMEM;
+}
+
+void memcg_exit(void)
+{
+	struct memcg *m, *tmp;
+
+	HASH_ITER(hh, reg.by_path, m, tmp) {
+		HASH_DEL(reg.by_path, m);
+		free(m->path);
+		free(m);
+	}
+	free(reg.by_id);
+	reg.by_id = NULL;
+	reg.nr_ids = 0;
+}
+
+/* Track path and, first, its ancestors. Lock not held: it reads cgroupfs
+ * for the memory limits of what is new. */
+static int memcg_track(const char *path)
+{
+	char parent_path[CGPATH_MAX];
+	struct memcg *m, *parent;
+	uint64_t mem = 0;
+	int ret;
+
+	ret = cg_path_parent(path, parent_path, sizeof(parent_path));
+	if (ret)
+		return ret == -ENOENT ? 0 : ret; /* "/" is always tracked */
+	pthread_mutex_lock(&reg.lock);
+	parent = memcg_find(parent_path);
+	pthread_mutex_unlock(&reg.lock);
+	if (!parent && (ret = memcg_track(parent_path)))
+		return ret;
+	cg_memory_limit(reg.cfg.hier, path, &mem);
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(path);
+	parent = memcg_find(parent_path);
+	if (!m && parent && !memcg_create(path, parent, mem))
+		ret = -ENOMEM;
+	pthread_mutex_unlock(&reg.lock);
+	return ret;
+}
+
+int memcg_id(const char *cgpath, cgroup_id_t *id)
+{
+	struct memcg *m;
+	int ret;
+
+	if (!cg_path_valid(cgpath, strlen(cgpath)))
+		return -EINVAL;
+	for (int tries = 0; tries < 2; tries++) {
+		pthread_mutex_lock(&reg.lock);
+		m = memcg_find(cgpath);
+		if (m)
+			*id = m->id;
+		pthread_mutex_unlock(&reg.lock);
+		if (m)
+			return 0;
+		ret = memcg_track(cgpath);
+		if (ret)
+			return ret;
+	}
+	return -ENOMEM;
+}
+
+int memcg_path(cgroup_id_t id, char *buf, size_t size)
+{
+	struct memcg *m;
+	int ret = -ENOENT;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_of(id);
+	if (m)
+		ret = snprintf(buf, size, "%s", m->path) < (int)size ? 0 :
+								       -ERANGE;
+	pthread_mutex_unlock(&reg.lock);
+	return ret;
+}
+
+/* --- accounting ---------------------------------------------------------- */
+
+static void charge(struct memcg *m, int64_t dirty, int64_t writeback)
+{
+	for (; m; m = m->parent) {
+		m->nr_dirty += (uint64_t)dirty;
+		m->nr_writeback += (uint64_t)writeback;
+	}
+}
+
+/* Move mapping onto the list of owner (lock held). */
+static void memcg_set_owner(struct address_space *mapping, cgroup_id_t owner)
+{
+	struct memcg *m = memcg_of(owner);
+
+	list_del_init(&mapping->owner_list);
+	if (mapping->owner == CGROUP_SHARED)
+		reg.nr_shared--;
+	mapping->owner = owner;
+	if (owner == CGROUP_SHARED) {
+		list_add_tail(&mapping->owner_list, &reg.shared);
+		reg.nr_shared++;
+	} else if (m) {
+		list_add_tail(&mapping->owner_list, &m->inodes);
+	}
+}
+
+void memcg_dirty_page(struct page *page, cgroup_id_t id, bool was_dirty)
+{
+	struct address_space *mapping = page->mapping;
+	cgroup_id_t old = page->cgroup;
+
+	page->cgroup = id;
+	if (mapping->owner == id && (!was_dirty || old == id))
+		return;
+	pthread_mutex_lock(&reg.lock);
+	if (was_dirty && old != id) {
+		charge(memcg_of(old), -1, 0);
+		charge(memcg_of(id), 1, 0);
+	}
+	if (mapping->owner == CGROUP_NONE) {
+		memcg_set_owner(mapping, id);
+		trace_event("inode_dirtied mapping=%p cgroup=%s", mapping,
+			    memcg_of(id)->path);
+	} else if (mapping->owner != id && mapping->owner != CGROUP_SHARED) {
+		trace_event("inode_shared mapping=%p owner=%s by=%s", mapping,
+			    memcg_of(mapping->owner)->path, memcg_of(id)->path);
+		memcg_set_owner(mapping, CGROUP_SHARED);
+	}
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_charge_dirty(cgroup_id_t id, int64_t nr)
+{
+	if (!nr)
+		return;
+	pthread_mutex_lock(&reg.lock);
+	charge(memcg_of(id), nr, 0);
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_start_writeback(cgroup_id_t id, int64_t nr)
+{
+	pthread_mutex_lock(&reg.lock);
+	charge(memcg_of(id), -nr, nr);
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, bool ok)
+{
+	struct memcg *m;
+
+	pthread_mutex_lock(&reg.lock);
+	charge(memcg_of(id), ok ? 0 : (int64_t)nr, -(int64_t)nr);
+	for (m = ok ? memcg_of(id) : NULL; m; m = m->parent)
+		m->written_bytes += bytes;
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_uncharge_dirty(cgroup_id_t id, uint64_t nr)
+{
+	memcg_charge_dirty(id, -(int64_t)nr);
+}
+
+void memcg_mapping_clean(struct address_space *mapping)
+{
+	pthread_mutex_lock(&reg.lock);
+	memcg_set_owner(mapping, CGROUP_NONE);
+	pthread_mutex_unlock(&reg.lock);
+}
+
+/* --- limits -------------------------------------------------------------- */
+
+static uint64_t resolve(const struct limit *l, uint64_t mem_limit)
+{
+	switch (l->kind) {
+	case LIMIT_BYTES:
+		return l->value;
+	case LIMIT_PERCENT:
+		return mem_limit / 100 * l->value +
+		       mem_limit % 100 * l->value / 100;
+	case LIMIT_MAX:
+	default:
+		return UINT64_MAX;
+	}
+}
+
+static uint64_t limit_resolved(const struct memcg *m, enum memcg_limit_kind k)
+{
+	const struct limit *dflt = k == MEMCG_HARD ?
+					   &reg.cfg.dirty_limit :
+					   &reg.cfg.dirty_background_limit;
+
+	return resolve(m->own_set[k] ? &m->own[k] : dflt, m->mem_limit_bytes);
+}
+
+/* The effective limit. A background threshold at or over the hard limit
+ * would never start writeback before writers are held: as the kernel does,
+ * it becomes half the hard limit then. */
+static uint64_t limit_bytes(const struct memcg *m, enum memcg_limit_kind k)
+{
+	uint64_t hard = limit_resolved(m, MEMCG_HARD);
+	uint64_t bg;
+
+	if (k == MEMCG_HARD)
+		return hard;
+	bg = limit_resolved(m, MEMCG_BACKGROUND);
+	return bg >= hard && hard != UINT64_MAX ? hard / 2 : bg;
+}
+
+int memcg_set_limit(const char *cgpath, enum memcg_limit_kind kind,
+		    const struct limit *limit)
+{
+	cgroup_id_t id;
+	struct memcg *m;
+	int ret = 0;
+
+	if (limit && (ret = memcg_id(cgpath, &id)))
+		return ret;
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(cgpath);
+	if (!limit && (!m || !m->own_set[kind])) {
+		ret = -ENODATA;
+	} else if (m) {
+		m->own_set[kind] = limit != NULL;
+		if (limit)
+			m->own[kind] = *limit;
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return ret;
+}
+
+int memcg_get_limit(const char *cgpath, enum memcg_limit_kind kind,
+		    struct limit *limit)
+{
+	struct memcg *m;
+	int ret = -ENODATA;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(cgpath);
+	if (m && m->own_set[kind]) {
+		*limit = m->own[kind];
+		ret = 0;
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return ret;
+}
+
+/* Paths of every tracked cgroup, copied so cgroupfs is read unlocked. */
+static char **memcg_paths(size_t *nr)
+{
+	struct memcg *m, *tmp;
+	char **v;
+	size_t n = 0;
+
+	pthread_mutex_lock(&reg.lock);
+	v = calloc(HASH_COUNT(reg.by_path) + 1, sizeof(*v));
+	HASH_ITER(hh, reg.by_path, m, tmp) {
+		if (v && (v[n] = strdup(m->path)))
+			n++;
+	}
+	pthread_mutex_unlock(&reg.lock);
+	*nr = n;
+	return v;
+}
+
+void memcg_refresh_limits(void)
+{
+	size_t nr, i;
+	char **paths = memcg_paths(&nr);
+
+	for (i = 0; i < nr; i++) {
+		uint64_t mem = 0;
+		int ret = cg_memory_limit(reg.cfg.hier, paths[i], &mem);
+		struct memcg *m;
+
+		pthread_mutex_lock(&reg.lock);
+		m = memcg_find(paths[i]);
+		if (m && !ret)
+			m->mem_limit_bytes = mem;
+		if (m && ret == -ENOENT && m->parent)
+			m->gone = true;
+		pthread_mutex_unlock(&reg.lock);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+/* --- throttling ---------------------------------------------------------- */
+
+/* Enter m into the over-background set if it is over (lock held). Returns
+ * true if it just entered, so the flusher must be woken. */
+static bool memcg_check_background(struct memcg *m)
+{
+	uint64_t dirty = m->nr_dirty * PAGE_SIZE;
+
+	if (m->over_bg || dirty <= limit_bytes(m, MEMCG_BACKGROUND))
+		return false;
+	m->over_bg = true;
+	list_add_tail(&m->over, &reg.over_set);
+	trace_event("cgroup_over_background cgroup=%s dirty=%llu", m->path,
+		    (unsigned long long)dirty);
+	return true;
+}
+
+void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
+		   struct memcg_verdict *v)
+{
+	bool kick = false;
+	struct memcg *m;
+
+	v->pause_usec = 0;
+	v->over = id;
+	pthread_mutex_lock(&reg.lock);
+	for (m = memcg_of(id); m; m = m->parent) {
+		uint64_t pause = pacing_pause_usec(
+			bytes, m->nr_dirty * PAGE_SIZE,
+			limit_bytes(m, MEMCG_BACKGROUND),
+			limit_bytes(m, MEMCG_HARD), ratelimit_bps);
+
+		kick |= memcg_check_background(m);
+		if (pause > v->pause_usec) {
+			v->pause_usec = pause;
+			v->over = m->id;
+		}
+	}
+	pthread_mutex_unlock(&reg.lock);
+	if (kick)
+		writeback_kick();
+}
+
+bool memcg_over_hard(cgroup_id_t id)
+{
+	bool over = false;
+	struct memcg *m;
+
+	pthread_mutex_lock(&reg.lock);
+	for (m = memcg_of(id); m && !over; m = m->parent)
+		over = m->nr_dirty * PAGE_SIZE >= limit_bytes(m, MEMCG_HARD);
+	pthread_mutex_unlock(&reg.lock);
+	return over;
+}
+
+void memcg_hold(cgroup_id_t id)
+{
+	pthread_mutex_lock(&reg.lock);
+	memcg_of(id)->nr_held++;
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_account_throttle(cgroup_id_t id, uint64_t usec)
+{
+	struct memcg *m;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_of(id);
+	if (m)
+		m->nr_held--;
+	for (; m; m = m->parent) {
+		m->throttled_usec += usec;
+		m->throttle_events++;
+	}
+	pthread_mutex_unlock(&reg.lock);
+}
+
+/* --- writeback ----------------------------------------------------------- */
+
+/* A mapping of list that is not in a writeback pass, moved to the list's
+ * tail so the next call takes another (round-robin). Lock held. */
+static struct address_space *pick_from(struct list_head *list)
+{
+	struct list_head *pos;
+
+	for (pos = list->next; pos != list; pos = pos->next) {
+		struct address_space *mapping =
+			list_entry(pos, struct address_space, owner_list);
+
+		/* in_pass changes only in the flusher, our caller. */
+		if (mapping->in_pass || !mapping->nr_dirty)
+			continue;
+		list_move_tail(pos, list);
+		return mapping;
+	}
+	return NULL;
+}
+
+/* An inode owned by m or, failing that, by a descendant. Lock held. */
+static struct address_space *pick_owned(struct memcg *m)
+{
+	struct address_space *mapping = pick_from(&m->inodes);
+	struct memcg *d, *tmp;
+
+	if (mapping || !m->nr_children)
+		return mapping;
+	HASH_ITER(hh, reg.by_path, d, tmp) {
+		struct memcg *a;
+
+		for (a = d->parent; a && a != m; a = a->parent)
+			;
+		if (a && (mapping = pick_from(&d->inodes)))
+			return mapping;
+	}
+	return NULL;
+}
+
+/* Leave the set if under the background limit again. Lock held. */
+static bool memcg_still_over(struct memcg *m)
+{
+	if (m->nr_dirty * PAGE_SIZE > limit_bytes(m, MEMCG_BACKGROUND))
+		return true;
+	list_del_init(&m->over);
+	m->over_bg = false;
+	trace_event("cgroup_under_background cgroup=%s", m->path);
+	return false;
+}
+
+struct address_space *memcg_next_writeback(void)
+{
+	struct address_space *mapping = NULL;
+	struct list_head *pos, *next;
+
+	pthread_mutex_lock(&reg.lock);
+	for (pos = reg.over_set.next; pos != &reg.over_set && !mapping;
+	     pos = next) {
+		struct memcg *m = list_entry(pos, struct memcg, over);
+
+		next = pos->next;
+		if (!memcg_still_over(m))
+			continue;
+		mapping = pick_owned(m);
+		if (mapping) {
+			trace_event("writeback_cgroup cgroup=%s mapping=%p",
+				    m->path, mapping);
+		} else if ((mapping = pick_from(&reg.shared))) {
+			trace_event("writeback_shared_downshift cgroup=%s "
+				    "mapping=%p",
+				    m->path, mapping);
+		}
+		/* Round-robin among the cgroups over their limit. */
+		list_move_tail(pos, &reg.over_set);
+	}
+	if (mapping)
+		mapping->a_ops->ihold(mapping);
+	pthread_mutex_unlock(&reg.lock);
+	return mapping;
+}
+
+static bool in_subtree(const struct memcg *m, const struct memcg *top)
+{
+	for (; m; m = m->parent)
+		if (m == top)
+			return true;
+	return false;
+}
+
+static void collect(struct list_head *list, struct address_space **v, size_t *n)
+{
+	struct list_head *pos;
+
+	for (pos = list->next; pos != list; pos = pos->next) {
+		v[*n] = list_entry(pos, struct address_space, owner_list);
+		v[*n]->a_ops->ihold(v[*n]);
+		(*n)++;
+	}
+}
+
+static size_t count_list(const struct list_head *list)
+{
+	const struct list_head *pos;
+	size_t n = 0;
+
+	for (pos = list->next; pos != list; pos = pos->next)
+		n++;
+	return n;
+}
+
+ssize_t memcg_mappings_of(const char *cgpath, struct address_space ***out)
+{
+	struct address_space **v = NULL;
+	struct memcg *top, *m, *tmp;
+	ssize_t ret = 0;
+	size_t n = 0, cap;
+
+	pthread_mutex_lock(&reg.lock);
+	top = memcg_find(cgpath);
+	if (!top) {
+		ret = -ENOENT;
+		goto out;
+	}
+	cap = count_list(&reg.shared);
+	HASH_ITER(hh, reg.by_path, m, tmp)
+		if (in_subtree(m, top))
+			cap += count_list(&m->inodes);
+	v = cap ? calloc(cap, sizeof(*v)) : NULL;
+	if (cap && !v) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	HASH_ITER(hh, reg.by_path, m, tmp)
+		if (in_subtree(m, top))
+			collect(&m->inodes, v, &n);
+	collect(&reg.shared, v, &n);
+	ret = (ssize_t)n;
+out:
+	pthread_mutex_unlock(&reg.lock);
+	*out = v;
+	return ret;
+}
+
+bool memcg_exists(const char *cgpath)
+{
+	uint64_t mem;
+
+	return cg_memory_limit(reg.cfg.hier, cgpath, &mem) != -ENOENT;
+}
+
+/* --- statistics ---------------------------------------------------------- */
+
+int memcg_format_stat(const char *cgpath, char *buf, size_t size)
+{
+	struct memcg *m;
+	int len = -ENODATA;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(cgpath);
+	if (m)
+		len = snprintf(
+			buf, size,
+			"dirty %llu\nwriteback %llu\ndirty_limit %llu\n"
+			"dirty_background_limit %llu\nwritten %llu\n"
+			"throttled_usec %llu\nthrottle_events %llu\n",
+			(unsigned long long)(m->nr_dirty * PAGE_SIZE),
+			(unsigned long long)(m->nr_writeback * PAGE_SIZE),
+			(unsigned long long)limit_bytes(m, MEMCG_HARD),
+			(unsigned long long)limit_bytes(m, MEMCG_BACKGROUND),
+			(unsigned long long)m->written_bytes,
+			(unsigned long long)m->throttled_usec,
+			(unsigned long long)m->throttle_events);
+	pthread_mutex_unlock(&reg.lock);
+	return len >= 0 && (size_t)len >= size ? -ERANGE : len;
+}
+
+/* Append to buf at *len what fmt makes; false once buf is full. */
+static bool append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static bool append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size > *len ? size - *len : 0, fmt, ap);
+	va_end(ap);
+	*len += (size_t)n;
+	return *len < size;
+}
+
+int memcg_format_list(char *buf, size_t size)
+{
+	struct memcg *m, *tmp;
+	size_t len = 0;
+
+	pthread_mutex_lock(&reg.lock);
+	HASH_ITER(hh, reg.by_path, m, tmp)
+		append(buf, size, &len, "%s\n", m->path);
+	pthread_mutex_unlock(&reg.lock);
+	return len < size ? (int)len : -ERANGE;
+}
+
+static const char *const limit_names[2] = {
+	[MEMCG_HARD] = "dirty_limit",
+	[MEMCG_BACKGROUND] = "dirty_background_limit",
+};
+
+const char *memcg_limit_name(enum memcg_limit_kind kind)
+{
+	return limit_names[kind];
+}
+
+int memcg_format_limits(char *buf, size_t size)
+{
+	struct memcg *m, *tmp;
+	size_t len = 0;
+	char value[32];
+
+	pthread_mutex_lock(&reg.lock);
+	HASH_ITER(hh, reg.by_path, m, tmp) {
+		for (int k = MEMCG_HARD; k <= MEMCG_BACKGROUND; k++) {
+			if (!m->own_set[k])
+				continue;
+			limit_format(&m->own[k], value, sizeof(value));
+			append(buf, size, &len, "%s:%s %s\n", limit_names[k],
+			       m->path, value);
+		}
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return len < size ? (int)len : -ERANGE;
+}
+
+uint64_t memcg_shared_inodes(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&reg.lock);
+	n = reg.nr_shared;
+	pthread_mutex_unlock(&reg.lock);
+	return n;
+}
+
+/* Can m go? Removed from cgroupfs, nothing charged or owned or held, no
+ * limit of its own (kept for when the cgroup comes back). Lock held. */
+static bool memcg_reapable(const struct memcg *m)
+{
+	return m->gone && !m->nr_dirty && !m->nr_writeback &&
+	       list_empty(&m->inodes) && !m->nr_held && !m->nr_children &&
+	       !m->own_set[MEMCG_HARD] && !m->own_set[MEMCG_BACKGROUND];
+}
+
+void memcg_reap(void)
+{
+	struct memcg *m, *tmp;
+
+	pthread_mutex_lock(&reg.lock);
+	HASH_ITER(hh, reg.by_path, m, tmp) {
+		if (!memcg_reapable(m))
+			continue;
+		if (m->over_bg)
+			list_del_init(&m->over);
+		m->parent->nr_children--;
+		reg.by_id[m->id] = NULL;
+		HASH_DEL(reg.by_path, m);
+		trace_event("cgroup_freed cgroup=%s", m->path);
+		free(m->path);
+		free(m);
+	}
+	pthread_mutex_unlock(&reg.lock);
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Held write replies; see throttle.h.
+ *
+ * DESIGN
+ * One thread owns the decision to release. It wakes when writeback made
+ * progress or a limit changed (throttle_kick), when a writer is interrupted,
+ * when the earliest pause ends, and at least every RECHECK_NS as a safety
+ * net. Each wake-up it releases the writes whose pause is over and whose
+ * cgroups are under their hard limits, and answers interrupted ones EINTR.
+ * Once a second it re-resolves percentage limits against the memory limits
+ * in force and forgets removed cgroups, outside every lock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "../cache/cache.h"
+#include "memcg.h"
+#include "throttle.h"
+#include "trace.h"
+
+#define MIN_PAUSE_USEC 1000ULL /* shorter pauses are not worth parking */
+#define RECHECK_NS (100 * 1000 * 1000ULL)
+#define REFRESH_NS (1000 * 1000 * 1000ULL)
+
+struct held_write {
+	struct list_head entry;
+	fuse_req_t req;
+	size_t bytes;
+	cgroup_id_t id;
+	uint64_t since_ns, until_ns;
+	bool hard; /* until under the hard limit, not only until_ns */
+	bool interrupted;
+};
+
+static struct {
+	pthread_mutex_t lock; /* the throttle lock */
+	pthread_cond_t cond;
+	struct list_head held;
+	unsigned int nr_held;
+	bool stop, kicked, running;
+	pthread_t thread;
+	struct pacing_bw bw; /* throttle thread only; bps read racily */
+	uint64_t next_refresh_ns;
+} th = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+void throttle_kick(void)
+{
+	pthread_mutex_lock(&th.lock);
+	th.kicked = true;
+	pthread_cond_signal(&th.cond);
+	pthread_mutex_unlock(&th.lock);
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct held_write *h = data;
+
+	(void)req;
+	pthread_mutex_lock(&th.lock);
+	h->interrupted = true;
+	th.kicked = true;
+	pthread_cond_signal(&th.cond);
+	pthread_mutex_unlock(&th.lock);
+}
+
+void balance_dirty_pages(fuse_req_t req, cgroup_id_t id, size_t bytes)
+{
+	uint64_t rate = pacing_dirty_ratelimit(&th.bw, th.nr_held + 1);
+	struct memcg_verdict v;
+	struct held_write *h;
+
+	memcg_balance(id, bytes, rate, &v);
+	if (v.pause_usec < MIN_PAUSE_USEC || !(h = calloc(1, sizeof(*h)))) {
+		fuse_reply_write(req, bytes);
+		return;
+	}
+	h->req = req;
+	h->bytes = bytes;
+	h->id = id;
+	h->since_ns = now_ns();
+	h->hard = v.pause_usec == PACING_HOLD;
+	h->until_ns = h->since_ns + (h->hard ? 0 : v.pause_usec * 1000);
+	memcg_hold(id);
+	trace_event("write_held cgroup_id=%u bytes=%zu pause_usec=%lld", id,
+		    bytes, h->hard ? -1LL : (long long)v.pause_usec);
+	/* Before it is published: the callback may run at once. */
+	fuse_req_interrupt_func(req, on_interrupt, h);
+	pthread_mutex_lock(&th.lock);
+	list_add_tail(&h->entry, &th.held);
+	th.nr_held++;
+	th.kicked = true;
+	pthread_cond_signal(&th.cond);
+	pthread_mutex_unlock(&th.lock);
+}
+
+/* Answer h and free it; no lock held. */
+static void release(struct held_write *h, bool stopping)
+{
+	uint64_t usec = (now_ns() - h->since_ns) / 1000;
+
+	/* Waits for a running interrupt callback, which still uses h. */
+	fuse_req_interrupt_func(h->req, NULL, NULL);
+	if (h->interrupted && !stopping)
+		fuse_reply_err(h->req, EINTR);
+	else
+		fuse_reply_write(h->req, h->bytes);
+	memcg_account_throttle(h->id, usec);
+	trace_event("write_released cgroup_id=%u held_usec=%llu%s", h->id,
+		    (unsigned long long)usec,
+		    h->interrupted ? " interrupted" : "");
+	free(h);
+}
+
+static bool ready(const struct held_write *h, uint64_t now)
+{
+	if (h->interrupted)
+		return true;
+	return now >= h->until_ns && !(h->hard && memcg_over_hard(h->id));
+}
+
+/* Move the writes that may go to out; the next deadline. Lock held. */
+static uint64_t collect_ready(struct list_head *out, uint64_t now)
+{
+	uint64_t next = now + RECHECK_NS;
+	struct list_head *pos, *tmp;
+
+	for (pos = th.held.next; pos != &th.held; pos = tmp) {
+		struct held_write *h =
+			list_entry(pos, struct held_write, entry);
+
+		tmp = pos->next;
+		if (ready(h, now)) {
+			list_move_tail(pos, out);
+			th.nr_held--;
+		} else if (h->until_ns > now && h->until_ns < next) {
+			next = h->until_ns;
+		}
+	}
+	return next;
+}
+
+static void timed_wait(uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
+		.tv_nsec = (long)(deadline_ns % 1000000000ULL),
+	};
+
+	pthread_cond_timedwait(&th.cond, &th.lock, &ts);
+}
+
+static void refresh(uint64_t now)
+{
+	struct cache_stats st;
+
+	cache_get_stats(&st);
+	pacing_bw_update(&th.bw, now, st.written);
+	if (now < th.next_refresh_ns)
+		return;
+	th.next_refresh_ns = now + REFRESH_NS;
+	memcg_refresh_limits();
+	memcg_reap();
+}
+
+static void *throttle_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&th.lock);
+	while (!th.stop) {
+		struct list_head out;
+		uint64_t now = now_ns(), next;
+
+		pthread_mutex_unlock(&th.lock);
+		refresh(now);
+		pthread_mutex_lock(&th.lock);
+		INIT_LIST_HEAD(&out);
+		next = collect_ready(&out, now);
+		if (next > th.next_refresh_ns)
+			next = th.next_refresh_ns;
+		pthread_mutex_unlock(&th.lock);
+		while (!list_empty(&out)) {
+			struct held_write *h = list_first_entry(
+				&out, struct held_write, entry);
+
+			list_del_init(&h->entry);
+			release(h, false);
+		}
+		pthread_mutex_lock(&th.lock);
+		if (!th.kicked && !th.stop)
+			timed_wait(next);
+		th.kicked = false;
+	}
+	pthread_mutex_unlock(&th.lock);
+	return NULL;
+}
+
+int throttle_start(void)
+{
+	pthread_condattr_t attr;
+	struct cache_stats st;
+	int ret;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&th.cond, &attr);
+	pthread_condattr_destroy(&attr);
+	INIT_LIST_HEAD(&th.held);
+	cache_get_stats(&st);
+	pacing_bw_init(&th.bw, now_ns(), st.written);
+	ret = -pthread_create(&th.thread, NULL, throttle_main, NULL);
+	th.running = !ret;
+	return ret;
+}
+
+void throttle_stop(void)
+{
+	if (!th.running)
+		return;
+	pthread_mutex_lock(&th.lock);
+	th.stop = true;
+	pthread_cond_signal(&th.cond);
+	pthread_mutex_unlock(&th.lock);
+	pthread_join(th.thread, NULL);
+	th.running = false;
+	while (!list_empty(&th.held)) {
+		struct held_write *h =
+			list_first_entry(&th.held, struct held_write, entry);
+
+		list_del_init(&h->entry);
+		release(h, true);
+	}
+	pthread_cond_destroy(&th.cond);
+}

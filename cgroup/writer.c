@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Who wrote: the cgroup of a FUSE request's pid, through a pid cache so the
+ * steady state costs a hash lookup, not a /proc read (cgroup_lib.h says why
+ * a ttl, and what a move or a pid reuse costs).
+ */
+#include <errno.h>
+
+#include "memcg.h"
+
+/* A writer moved to another cgroup is charged to the new one within this. */
+#define WRITER_TTL_NS (1000 * 1000 * 1000ULL)
+#define WRITER_CACHE_ENTRIES 4096
+
+static struct cg_pid_cache writers;
+
+int writer_init(enum cg_hierarchy hier)
+{
+	return cg_pid_cache_init(&writers, hier, WRITER_TTL_NS,
+				 WRITER_CACHE_ENTRIES);
+}
+
+void writer_exit(void)
+{
+	cg_pid_cache_destroy(&writers);
+}
+
+int writer_cgroup(pid_t pid, cgroup_id_t *id)
+{
+	char path[CGPATH_MAX];
+	int ret;
+
+	if (pid <= 0)
+		return -ESRCH;
+	ret = cg_pid_cache_lookup(&writers, pid, now_ns(), path, sizeof(path));
+	return ret ? ret : memcg_id(path, id);
+}
