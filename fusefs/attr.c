@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attributes: getattr and setattr of the backing object (size and times of
+ * regular files through the cache, which may be ahead of BACKING), access,
+ * and statfs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fusefs.h"
+
+#define SET_TIMES \
+	(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME | \
+	 FUSE_SET_ATTR_MTIME_NOW)
+
+static void reply_stat(fuse_req_t req, struct dfs_inode *inode)
+{
+	struct stat st;
+	int err = inode_stat(inode, &st);
+
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		fuse_reply_attr(req, &st, DFS_TIMEOUT_S);
+}
+
+void dfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)fi;
+	reply_stat(req, inode_get(ino));
+}
+
+/* For a symlink, chmod on its /proc path reaches the link itself and fails
+ * with EOPNOTSUPP, as lchmod does. */
+static int set_mode(struct dfs_inode *inode, mode_t mode)
+{
+	char path[64];
+
+	inode_proc_path(inode, path);
+	return chmod(path, mode & 07777) ? -errno : 0;
+}
+
+static int set_owner(struct dfs_inode *inode, const struct stat *attr,
+		     int to_set)
+{
+	uid_t uid = to_set & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+	gid_t gid = to_set & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+	if (fchownat(inode->path_fd, "", uid, gid,
+		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	return 0;
+}
+
+static int set_size(struct dfs_inode *inode, off_t size)
+{
+	if (S_ISDIR(inode->type))
+		return -EISDIR;
+	if (!S_ISREG(inode->type))
+		return -EINVAL;
+	return file_truncate(inode, (uint64_t)size);
+}
+
+/* One utimensat time from the request: NOW wins over a given time. */
+static struct timespec time_arg(int to_set, int set, int now,
+				struct timespec ts)
+{
+	if (to_set & now)
+		return (struct timespec){ .tv_nsec = UTIME_NOW };
+	if (to_set & set)
+		return ts;
+	return (struct timespec){ .tv_nsec = UTIME_OMIT };
+}
+
+static int set_times(struct dfs_inode *inode, const struct stat *attr,
+		     int to_set)
+{
+	struct timespec ts[2] = {
+		time_arg(to_set, FUSE_SET_ATTR_ATIME, FUSE_SET_ATTR_ATIME_NOW,
+			 attr->st_atim),
+		time_arg(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW,
+			 attr->st_mtim),
+	};
+	struct stat st;
+
+	if (utimensat(inode->path_fd, "", ts,
+		      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!S_ISREG(inode->type) || ts[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	/* While the file has dirty data the cache reports its own mtime
+	 * (writeback will touch BACKING's): make it the one just set, as
+	 * BACKING resolved UTIME_NOW. */
+	if (fstatat(inode->path_fd, "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	mapping_set_times(&inode->mapping, &st.st_mtim, NULL);
+	return 0;
+}
+
+/* Changes apply in the order of chmod, chown, truncate and utimes; the first
+ * error stops there and is the reply. */
+void dfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi)
+{
+	struct dfs_inode *inode = inode_get(ino);
+	int err = 0;
+
+	(void)fi;
+	if (to_set & FUSE_SET_ATTR_MODE)
+		err = set_mode(inode, attr->st_mode);
+	if (!err && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+		err = set_owner(inode, attr, to_set);
+	if (!err && (to_set & FUSE_SET_ATTR_SIZE))
+		err = set_size(inode, attr->st_size);
+	if (!err && (to_set & SET_TIMES))
+		err = set_times(inode, attr, to_set);
+	if (err)
+		fuse_reply_err(req, -err);
+	else
+		reply_stat(req, inode);
+}
+
+/*
+ * The mount always has default_permissions: the kernel checks the mode bits
+ * itself and never sends ACCESS. Should one come, the kernel's own check has
+ * passed already, and BACKING holds the same modes.
+ */
+void dfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	(void)ino;
+	(void)mask;
+	fuse_reply_err(req, 0);
+}
+
+/* Of the filesystem that holds ino: BACKING may have mounts inside it. */
+void dfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(inode_get(ino)->path_fd, &sv))
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * File data: open file descriptions, and read, write, fsync and friends
+ * through the page cache (cache/).
+ *
+ * KERNEL CACHING: the FUSE writeback cache is off, so every write reaches us
+ * synchronously with its writer's pid. The kernel's page cache of the mount
+ * is kept across opens (keep_cache) and FUSE_CAP_AUTO_INVAL_DATA is off:
+ * every change to a file goes through this mount, and the kernel updates its
+ * cached pages on each write it sends, so what it caches is what we hold.
+ * Changes made to BACKING behind the daemon's back are not seen by readers
+ * until the kernel drops its pages (see the man page, CONSISTENCY).
+ *
+ * ERRORS: writeback errors are reported as the kernel's errseq does: each
+ * file description remembers the mapping's err_seq it has seen, and fsync
+ * and close (flush) report an error it has not seen, once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../cgroup/memcg.h"
+#include "../cgroup/throttle.h"
+#include "../writeback/writeback.h"
+#include "fusefs.h"
+
+/* Per-thread, page-aligned reply buffer for reads: BACKING reads go into it
+ * with O_DIRECT, and its memory is touched once, not on every request. */
+struct read_buf {
+	char *data;
+	size_t size;
+};
+
+/* Every open file description, for file_table_exit(). */
+static pthread_mutex_t open_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head open_files = { &open_files, &open_files };
+
+static pthread_key_t read_buf_key;
+static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
+
+static void read_buf_free(void *p)
+{
+	struct read_buf *rb = p;
+
+	free(rb->data);
+	free(rb);
+}
+
+static void read_buf_key_init(void)
+{
+	pthread_key_create(&read_buf_key, read_buf_free);
+}
+
+static char *read_buf_get(size_t size)
+{
+	struct read_buf *rb;
+
+	pthread_once(&read_buf_once, read_buf_key_init);
+	rb = pthread_getspecific(read_buf_key);
+	if (!rb) {
+		rb = calloc(1, sizeof(*rb));
+		if (!rb || pthread_setspecific(read_buf_key, rb)) {
+			free(rb);
+			return NULL;
+		}
+	}
+	if (rb->size < size) {
+		free(rb->data);
+		rb->size = 0;
+		if (posix_memalign((void **)&rb->data, PAGE_SIZE, size))
+			return rb->data = NULL;
+		rb->size = size;
+	}
+	return rb->data;
+}
+
+static struct dfs_file *file_of(struct fuse_file_info *fi)
+{
+	return (struct dfs_file *)(uintptr_t)fi->fh;
+}
+
+/* The error this file description has not seen yet, as -errno; marks it
+ * seen. */
+static int file_check_wb_err(struct dfs_file *f)
+{
+	struct address_space *mapping = &f->inode->mapping;
+	int err = 0;
+
+	pthread_mutex_lock(&mapping->lock);
+	if (f->err_seen != mapping->err_seq) {
+		err = -mapping->err;
+		f->err_seen = mapping->err_seq;
+	}
+	pthread_mutex_unlock(&mapping->lock);
+	return err;
+}
+
+/* The CGPATH of req's caller, or NULL. */
+static char *caller_cgroup_path(fuse_req_t req)
+{
+	char path[CGPATH_MAX];
+	cgroup_id_t id;
+
+	if (writer_cgroup(fuse_req_ctx(req)->pid, &id) ||
+	    memcg_path(id, path, sizeof(path)))
+		return NULL;
+	return strdup(path);
+}
+
+/*
+ * Whom a write is charged to: the writing thread's cgroup; for a write
+ * without a visible pid (pid 0 from mmap writeback, or a thread that has
+ * exited) the cgroup that opened the file, else the inode's owner.
+ */
+static cgroup_id_t write_cgroup(fuse_req_t req, struct dfs_file *f)
+{
+	cgroup_id_t id, owner;
+
+	if (!writer_cgroup(fuse_req_ctx(req)->pid, &id))
+		return id;
+	if (f->opener_cgroup && !memcg_id(f->opener_cgroup, &id))
+		return id;
+	owner = __atomic_load_n(&f->inode->mapping.owner, __ATOMIC_RELAXED);
+	return owner == CGROUP_SHARED || owner == CGROUP_NONE ? CGROUP_ROOT :
+								owner;
+}
+
+int file_attach(fuse_req_t req, struct dfs_inode *inode,
+		struct fuse_file_info *fi)
+{
+	struct address_space *mapping = &inode->mapping;
+	struct dfs_file *f;
+	int ret = mapping_open_backing(mapping, inode->path_fd);
+
+	if (ret)
+		return ret;
+	/* Skipped for a new, empty file: create passes O_TRUNC too. */
+	if ((fi->flags & O_TRUNC) && mapping->size_bytes) {
+		ret = mapping_truncate(mapping, 0);
+		if (ret)
+			return ret;
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	inode_ref(inode); /* dropped in dfs_release */
+	f->inode = inode;
+	f->open_flags = fi->flags;
+	f->opener_cgroup = caller_cgroup_path(req);
+	pthread_mutex_lock(&mapping->lock);
+	f->err_seen = mapping->err_seq;
+	pthread_mutex_unlock(&mapping->lock);
+	pthread_mutex_lock(&open_files_lock);
+	list_add_tail(&f->open_list, &open_files);
+	pthread_mutex_unlock(&open_files_lock);
+	fi->fh = (uintptr_t)f;
+	fi->keep_cache = 1;
+	return 0;
+}
+
+void dfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dfs_inode *inode = inode_get(ino);
+	int ret;
+
+	if (!S_ISREG(inode->type)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	ret = file_attach(req, inode, fi);
+	if (ret)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_open(req, fi);
+}
+
+void dfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	char *buf = read_buf_get(size);
+	ssize_t ret;
+
+	(void)ino;
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	ret = mapping_read(&file_of(fi)->inode->mapping, buf, size, off);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_buf(req, buf, (size_t)ret);
+}
+
+/* The write goes into the cache, then balance_dirty_pages answers it: at
+ * once, or held while the writer's cgroup is over its limits. */
+void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi)
+{
+	struct dfs_file *f = file_of(fi);
+	cgroup_id_t id = write_cgroup(req, f);
+	ssize_t ret;
+
+	(void)ino;
+	ret = mapping_write(&f->inode->mapping, buf, size, off, id);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		balance_dirty_pages(req, id, (size_t)ret);
+}
+
+/* Every close(2): no writeback here (that is the point of the cache), but a
+ * writeback error this description has not seen is reported. */
+void dfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -file_check_wb_err(file_of(fi)));
+}
+
+void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dfs_file *f = file_of(fi);
+
+	(void)ino;
+	pthread_mutex_lock(&open_files_lock);
+	list_del_init(&f->open_list);
+	pthread_mutex_unlock(&open_files_lock);
+	inode_unref(f->inode); /* taken in file_attach */
+	free(f->opener_cgroup);
+	free(f);
+	fuse_reply_err(req, 0);
+}
+
+void dfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi)
+{
+	struct dfs_file *f = file_of(fi);
+	struct address_space *mapping = &f->inode->mapping;
+	int ret, err;
+
+	(void)ino;
+	ret = writeback_sync_inode(mapping);
+	if (!ret && (datasync ? fdatasync(mapping->fd) : fsync(mapping->fd)))
+		ret = -errno;
+	err = file_check_wb_err(f);
+	fuse_reply_err(req, -(ret ? ret : err));
+}
+
+void dfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi)
+{
+	(void)ino;
+	fuse_reply_err(req, -mapping_fallocate(&file_of(fi)->inode->mapping,
+					       mode, offset, length));
+}
+
+void dfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi)
+{
+	off_t ret;
+
+	(void)ino;
+	ret = mapping_lseek(&file_of(fi)->inode->mapping, off, whence);
+	if (ret < 0)
+		fuse_reply_err(req, (int)-ret);
+	else
+		fuse_reply_lseek(req, ret);
+}
+
+int file_truncate(struct dfs_inode *inode, uint64_t size)
+{
+	int ret = mapping_open_backing(&inode->mapping, inode->path_fd);
+
+	return ret ? ret : mapping_truncate(&inode->mapping, size);
+}
+
+void file_table_exit(void)
+{
+	while (!list_empty(&open_files)) {
+		struct dfs_file *f = list_first_entry(
+			&open_files, struct dfs_file, open_list);
+
+		list_del_init(&f->open_list);
+		inode_unref(f->inode);
+		free(f->opener_cgroup);
+		free(f);
+	}
+}

@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The inode table: one struct dfs_inode per backing object the kernel knows
+ * of, keyed by the backing (st_dev, st_ino), under one mutex.
+ *
+ * A FUSE nodeid is the inode's address (the root's is FUSE_ROOT_ID), so
+ * inode_get() costs nothing: the kernel only sends a nodeid while its lookup
+ * count keeps the inode alive (see LIFETIME in fusefs.h).
+ *
+ * Lookups of a name already known return the same inode and add to its
+ * nlookup: the kernel counts every successful lookup reply and forgets them
+ * all, so the count here must match the replies sent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fusefs.h"
+
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct dfs_inode *table; /* uthash head; table_lock */
+static struct dfs_inode *root;
+
+static struct dfs_inode *mapping_inode(struct address_space *mapping)
+{
+	return container_of(mapping, struct dfs_inode, mapping);
+}
+
+static void aops_ihold(struct address_space *mapping)
+{
+	inode_ref(mapping_inode(mapping));
+}
+
+static void aops_iput(struct address_space *mapping)
+{
+	inode_unref(mapping_inode(mapping));
+}
+
+const struct address_space_operations dfs_aops = {
+	.ihold = aops_ihold,
+	.iput = aops_iput,
+};
+
+/* A new inode for the backing object at fd (taken over), one reference. */
+static struct dfs_inode *inode_alloc(int fd, const struct stat *st)
+{
+	struct dfs_inode *inode = calloc(1, sizeof(*inode));
+
+	if (!inode)
+		return NULL;
+	inode->key.dev = st->st_dev;
+	inode->key.ino = st->st_ino;
+	inode->path_fd = fd;
+	inode->type = st->st_mode & S_IFMT;
+	inode->refcount = 1;
+	if (S_ISREG(st->st_mode))
+		mapping_init(&inode->mapping, &dfs_aops);
+	return inode;
+}
+
+/* Free an inode no longer in the table: its last reference is gone. */
+static void inode_free(struct dfs_inode *inode)
+{
+	if (S_ISREG(inode->type))
+		mapping_destroy(&inode->mapping);
+	close(inode->path_fd);
+	free(inode);
+}
+
+int inode_table_init(const char *backing_dir)
+{
+	struct stat st;
+	int fd = open(backing_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	root = inode_alloc(fd, &st);
+	if (!root) {
+		close(fd);
+		return -ENOMEM;
+	}
+	/* inode_alloc's reference is the table's and pins the root for the
+	 * whole mount: the kernel's own hold on the root is never counted
+	 * (it is not looked up), only lookups that reach it again by name. */
+	HASH_ADD(hh, table, key, sizeof(root->key), root);
+	return 0;
+}
+
+/* Called once the session is gone: nothing can use an inode any more, so
+ * inodes still referenced by open files or by the kernel go too. */
+void inode_table_exit(void)
+{
+	struct dfs_inode *inode, *tmp;
+
+	HASH_ITER(hh, table, inode, tmp) {
+		HASH_DEL(table, inode);
+		inode_free(inode);
+	}
+	root = NULL;
+}
+
+struct dfs_inode *inode_root(void)
+{
+	return root;
+}
+
+struct dfs_inode *inode_get(fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return root;
+	return (struct dfs_inode *)(uintptr_t)ino;
+}
+
+fuse_ino_t inode_nodeid(const struct dfs_inode *inode)
+{
+	if (inode == root)
+		return FUSE_ROOT_ID;
+	return (fuse_ino_t)(uintptr_t)inode;
+}
+
+int inode_check_name(const char *name)
+{
+	/* "." and ".." would resolve to the parent or above it, and a name
+	 * with '/' through several directories: never one child. */
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return -EINVAL;
+	return 0;
+}
+
+/* Drop one reference; table_lock held. True if the caller must free it. */
+static bool inode_put_locked(struct dfs_inode *inode)
+{
+	if (--inode->refcount)
+		return false;
+	HASH_DEL(table, inode);
+	return true;
+}
+
+void inode_ref(struct dfs_inode *inode)
+{
+	pthread_mutex_lock(&table_lock);
+	inode->refcount++;
+	pthread_mutex_unlock(&table_lock);
+}
+
+void inode_unref(struct dfs_inode *inode)
+{
+	bool last;
+
+	pthread_mutex_lock(&table_lock);
+	last = inode_put_locked(inode);
+	pthread_mutex_unlock(&table_lock);
+	/* Outside the table lock: mapping_destroy takes the mapping lock. */
+	if (last)
+		inode_free(inode);
+}
+
+void inode_forget(struct dfs_inode *inode, uint64_t nlookup)
+{
+	bool last = false;
+
+	pthread_mutex_lock(&table_lock);
+	/* A forget of more than was looked up would be a kernel bug; never
+	 * let it free an inode that others still reference. */
+	if (nlookup > inode->nlookup)
+		nlookup = inode->nlookup;
+	inode->nlookup -= nlookup;
+	/* The kernel's single reference goes with its last lookup. */
+	if (nlookup && !inode->nlookup)
+		last = inode_put_locked(inode);
+	pthread_mutex_unlock(&table_lock);
+	if (last)
+		inode_free(inode);
+}
+
+/*
+ * Find the inode of the object at fd, or insert a new one made from fd, and
+ * count one kernel lookup on it. fd is consumed either way.
+ */
+/* The inode of key, or NULL; table_lock held. */
+static struct dfs_inode *inode_find(const struct inode_key *key)
+{
+	struct dfs_inode *inode;
+
+	HASH_FIND(hh, table, key, sizeof(*key), inode);
+	return inode;
+}
+
+static int inode_find_or_add(int fd, const struct stat *st,
+			     struct dfs_inode **out)
+{
+	struct inode_key key = { .dev = st->st_dev, .ino = st->st_ino };
+	struct dfs_inode *inode;
+
+	pthread_mutex_lock(&table_lock);
+	inode = inode_find(&key);
+	if (inode) {
+		/* Known already: our O_PATH fd holds the object alive, this
+		 * one is a duplicate. The kernel holds one reference while
+		 * nlookup > 0. */
+		close(fd);
+		if (!inode->nlookup)
+			inode->refcount++;
+	} else {
+		inode = inode_alloc(fd, st);
+		if (!inode) {
+			pthread_mutex_unlock(&table_lock);
+			close(fd);
+			return -ENOMEM;
+		}
+		/* inode_alloc's reference is the kernel's. */
+		HASH_ADD(hh, table, key, sizeof(inode->key), inode);
+	}
+	inode->nlookup++;
+	pthread_mutex_unlock(&table_lock);
+	*out = inode;
+	return 0;
+}
+
+static void fill_entry(struct dfs_inode *inode, const struct stat *st,
+		       struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = inode_nodeid(inode);
+	e->attr = *st;
+	if (S_ISREG(inode->type))
+		mapping_fixup_stat(&inode->mapping, &e->attr);
+	e->attr_timeout = DFS_TIMEOUT_S;
+	e->entry_timeout = DFS_TIMEOUT_S;
+}
+
+int inode_lookup(struct dfs_inode *parent, const char *name,
+		 struct fuse_entry_param *e, struct dfs_inode **out)
+{
+	struct stat st;
+	int fd, err = inode_check_name(name);
+
+	if (err)
+		return err;
+	fd = openat(parent->path_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = inode_find_or_add(fd, &st, out);
+	if (err)
+		return err;
+	/* nlookup +1 above: the caller replies with e or forgets it. */
+	fill_entry(*out, &st, e);
+	return 0;
+}
+
+int inode_stat(struct dfs_inode *inode, struct stat *st)
+{
+	if (fstatat(inode->path_fd, "", st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (S_ISREG(inode->type))
+		mapping_fixup_stat(&inode->mapping, st);
+	return 0;
+}
+
+void inode_proc_path(const struct dfs_inode *inode, char buf[64])
+{
+	snprintf(buf, 64, "/proc/self/fd/%d", inode->path_fd);
+}
