@@ -1,0 +1,249 @@
+"""Mounting, unmounting and signals; when dirty data reaches BACKING; and
+what happens when BACKING is full."""
+import errno
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import (BIN, EXIT_TIMEOUT_S, MOUNT_TIMEOUT_S, POLL_S, Workdir,
+                      is_fuse_mount, mount_type)
+from helpers import (MiB, data, expect_errno, parse_stats, pwrite_all,
+                     read_file, write_file)
+
+HOLD = ["cache_size=64M", "dirty_expire=3600"]
+
+
+def test_data_reaches_backing_after_unmount(dirtyfs):
+    m = dirtyfs(HOLD)
+    content = data(30, 7 * MiB + 5)
+    write_file(m.path("f"), content)
+    assert m.unmount() == 0
+    assert read_file(m.backing_path("f")) == content
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_data_reaches_backing_after_signal(dirtyfs, sig):
+    m = dirtyfs(HOLD)
+    content = data(31, 3 * MiB)
+    write_file(m.path("f"), content)
+    assert m.terminate(sig) == 0
+    assert read_file(m.backing_path("f")) == content
+
+
+@pytest.mark.parametrize("sync", [os.fsync, os.fdatasync])
+def test_fsync_writes_to_backing_while_mounted(dirtyfs, sync):
+    m = dirtyfs(HOLD)
+    content = data(32, 3 * MiB + 1)
+    fd = os.open(m.path("f"), os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        pwrite_all(fd, content, 0)
+        sync(fd)
+        assert read_file(m.backing_path("f")) == content
+    finally:
+        os.close(fd)
+
+
+def test_fsync_of_a_directory_succeeds(mnt):
+    os.mkdir(mnt.path("d"))
+    write_file(mnt.path("d", "f"), b"x")
+    fd = os.open(mnt.path("d"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _wait_for(predicate, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+def test_expired_data_is_written_back_without_sync(dirtyfs):
+    m = dirtyfs(["dirty_expire=1", "writeback_interval=1"])
+    content = data(33, MiB)
+    write_file(m.path("f"), content)
+    assert _wait_for(lambda: read_file(m.backing_path("f")) == content, 10)
+    stats = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+    assert stats["dirty"] == 0
+
+
+def test_unexpired_data_stays_in_the_cache(dirtyfs):
+    m = dirtyfs(HOLD)
+    write_file(m.path("f"), data(34, MiB))
+    time.sleep(2)
+    assert os.stat(m.backing_path("f")).st_blocks == 0
+    stats = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+    assert stats["dirty"] == MiB
+
+
+def test_writeback_bw_paces_the_flusher(dirtyfs):
+    m = dirtyfs(HOLD + ["writeback_bw=1M"])
+    write_file(m.path("f"), data(35, 4 * MiB))
+    start = time.monotonic()
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    assert time.monotonic() - start >= 2.0
+
+
+def test_remount_reads_what_was_written(dirtyfs):
+    first = dirtyfs(HOLD)
+    content = data(36, 2 * MiB)
+    write_file(first.path("f"), content)
+    first.unmount()
+    second = dirtyfs(HOLD, backing=first.backing)
+    assert read_file(second.path("f")) == content
+
+
+@pytest.mark.parametrize("option,named", [
+    ("dirty_limit=x", "dirty_limit="),
+    ("dirty_background_limit=101%", "dirty_background_limit="),
+    ("cache_size=1M", "cache_size="),
+    ("cache_size=12Q", "cache_size="),
+    ("writeback_interval=0", "writeback_interval="),
+    ("dirty_expire=-1", "dirty_expire="),
+    ("writeback_bw=fast", "writeback_bw="),
+    ("cgroup=v3", "cgroup="),
+    ("no_such_option", "no_such_option"),
+])
+def test_malformed_option_refused_at_mount(option, named):
+    work = Workdir()
+    try:
+        done = subprocess.run(
+            [BIN, "-f", "-o", option, work.backing, work.mnt],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=MOUNT_TIMEOUT_S)
+        assert done.returncode != 0
+        assert named in done.stderr
+        assert not is_fuse_mount(work.mnt)
+    finally:
+        work.remove()
+
+
+def test_missing_backing_refused_at_mount():
+    work = Workdir()
+    try:
+        done = subprocess.run(
+            [BIN, "-f", os.path.join(work.root, "nonexistent"), work.mnt],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=MOUNT_TIMEOUT_S)
+        assert done.returncode != 0
+        assert "nonexistent" in done.stderr
+        assert not is_fuse_mount(work.mnt)
+    finally:
+        work.remove()
+
+
+def _daemons_serving(mnt):
+    """Pids whose command line names mnt (our unique temporary path)."""
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if os.fsencode(mnt) in argv:
+            pids.append(int(pid))
+    return pids
+
+
+def test_mount_fuse3_starts_the_daemon_from_path():
+    """mount -t fuse.dirtyfs runs mount.fuse3 exactly so (mount(8) clears
+    PATH first, so an installed daemon must be in /bin/sh's default PATH,
+    which has /usr/local/sbin). The helper starts "dirtyfs" through /bin/sh
+    and the daemon goes to the background once mounted."""
+    work = Workdir()
+    env = dict(os.environ, PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"])
+    try:
+        subprocess.run(["/sbin/mount.fuse3", work.backing, work.mnt, "-o",
+                        "rw,allow_other,dirty_expire=3600", "-t",
+                        "fuse.dirtyfs"],
+                       env=env, check=True, timeout=MOUNT_TIMEOUT_S)
+        assert mount_type(work.mnt) == "fuse.dirtyfs"
+        write_file(os.path.join(work.mnt, "f"), b"via mount.fuse3")
+        subprocess.run(["umount", work.mnt], check=True)
+        # umount returns before the daemon has exited; it must exit.
+        assert _wait_for(lambda: not _daemons_serving(work.mnt),
+                         EXIT_TIMEOUT_S)
+        assert read_file(os.path.join(work.backing, "f")) == \
+            b"via mount.fuse3"
+    finally:
+        if is_fuse_mount(work.mnt):
+            subprocess.run(["umount", "-l", work.mnt])
+        work.remove()
+
+
+# --- a full BACKING ---------------------------------------------------------
+
+class closing_fd:
+    """Closes fd at the end of the with block unless the test closed it
+    through close(); a close error there is not the test's subject."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def close(self):
+        fd, self.fd = self.fd, None
+        os.close(fd)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                self.close()
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+        return False
+
+
+def _write_until_error(fd, total):
+    """Write total bytes in 1 MiB pieces; the first OSError, or None."""
+    piece = data(37, MiB)
+    for off in range(0, total, MiB):
+        try:
+            pwrite_all(fd, piece, off)
+        except OSError as e:
+            return e
+    return None
+
+
+def test_enospc_when_cache_fills_with_unwritable_data(dirtyfs, tmpfs):
+    """32 MiB into an 8 MiB BACKING through a 4 MiB cache. The daemon may
+    exit 1 at unmount: dirty data could not be written back."""
+    m = dirtyfs(["cache_size=4M"], backing=tmpfs("8M"), allowed_exit=(0, 1),
+                errors_expected=True)
+    fd = os.open(m.path("big"), os.O_CREAT | os.O_WRONLY, 0o644)
+    with closing_fd(fd):
+        err = _write_until_error(fd, 32 * MiB)
+        assert err is None or err.errno == errno.ENOSPC, err
+        expect_errno(errno.ENOSPC, os.fsync, fd)
+    # Still serving requests.
+    assert os.listdir(m.mnt) == ["big"]
+    write_file(m.path("small"), b"")
+    assert parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))["dirty"] > 0
+
+
+def test_enospc_from_sync_and_then_close(dirtyfs, tmpfs):
+    """16 MiB fit in the cache; writing them back to an 8 MiB BACKING fails,
+    and a file description that has not seen the error gets it at close."""
+    m = dirtyfs(HOLD, backing=tmpfs("8M"), allowed_exit=(0, 1),
+                errors_expected=True)
+    fd = os.open(m.path("big"), os.O_CREAT | os.O_WRONLY, 0o644)
+    with closing_fd(fd) as closer:
+        assert _write_until_error(fd, 16 * MiB) is None
+        expect_errno(errno.ENOSPC, os.setxattr, m.mnt,
+                     "trusted.dirtyfs.sync", b"/")
+        expect_errno(errno.ENOSPC, closer.close)
+    # Truncating frees BACKING's space and drops the unwritable pages.
+    os.truncate(m.path("big"), 0)
+    write_file(m.path("after"), b"space again")
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    assert read_file(m.backing_path("after")) == b"space again"
