@@ -456,7 +456,7 @@ bool memcg_over_hard(cgroup_id_t id)
 
 	pthread_mutex_lock(&reg.lock);
 	for (m = memcg_of(id); m && !over; m = m->parent)
-		over = m->nr_dirty * PAGE_SIZE >= limit_bytes(m, MEMCG_HARD);
+		over = m->nr_dirty * PAGE_SIZE > limit_bytes(m, MEMCG_HARD);
 	pthread_mutex_unlock(&reg.lock);
 	return over;
 }
@@ -484,6 +484,16 @@ void memcg_account_throttle(cgroup_id_t id, uint64_t usec)
 }
 
 /* --- writeback ----------------------------------------------------------- */
+
+static size_t count_list(const struct list_head *list)
+{
+	const struct list_head *pos;
+	size_t n = 0;
+
+	for (pos = list->next; pos != list; pos = pos->next)
+		n++;
+	return n;
+}
 
 /* A mapping of list that is not in a writeback pass, moved to the list's
  * tail so the next call takes another (round-robin). Lock held. */
@@ -537,16 +547,17 @@ static bool memcg_still_over(struct memcg *m)
 struct address_space *memcg_next_writeback(void)
 {
 	struct address_space *mapping = NULL;
-	struct list_head *pos, *next;
+	size_t n;
 
 	pthread_mutex_lock(&reg.lock);
-	for (pos = reg.over_set.next; pos != &reg.over_set && !mapping;
-	     pos = next) {
-		struct memcg *m = list_entry(pos, struct memcg, over);
+	/* Each cgroup in the set is looked at once, in turn. */
+	for (n = count_list(&reg.over_set); n && !mapping; n--) {
+		struct memcg *m =
+			list_first_entry(&reg.over_set, struct memcg, over);
 
-		next = pos->next;
 		if (!memcg_still_over(m))
 			continue;
+		list_move_tail(&m->over, &reg.over_set);
 		mapping = pick_owned(m);
 		if (mapping) {
 			trace_event("writeback_cgroup cgroup=%s mapping=%p",
@@ -556,8 +567,6 @@ struct address_space *memcg_next_writeback(void)
 				    "mapping=%p",
 				    m->path, mapping);
 		}
-		/* Round-robin among the cgroups over their limit. */
-		list_move_tail(pos, &reg.over_set);
 	}
 	if (mapping)
 		mapping->a_ops->ihold(mapping);
@@ -582,16 +591,6 @@ static void collect(struct list_head *list, struct address_space **v, size_t *n)
 		v[*n]->a_ops->ihold(v[*n]);
 		(*n)++;
 	}
-}
-
-static size_t count_list(const struct list_head *list)
-{
-	const struct list_head *pos;
-	size_t n = 0;
-
-	for (pos = list->next; pos != list; pos = pos->next)
-		n++;
-	return n;
 }
 
 ssize_t memcg_mappings_of(const char *cgpath, struct address_space ***out)
