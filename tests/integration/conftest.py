@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
 BIN = os.path.abspath(
     os.environ.get("DIRTYFS_BIN", os.path.join(REPO, "build", "dirtyfs")))
 IN_CI = os.environ.get("CI") == "true"
@@ -27,11 +28,11 @@ MOUNT_TIMEOUT_S = 10
 # Unmount writes back every dirty byte first, and ASan slows that down.
 EXIT_TIMEOUT_S = 120
 # What fails a test when the daemon prints it: sanitizer reports always;
-# unless the test provokes failures, any error or warning too (as a word, any
-# case: "ERROR:", "Input/output error", "warning").
+# unless the test provokes failures, any error, failure or warning too (as a
+# word, any case: "ERROR:", "Input/output error", "failed", "warning").
 SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error")
-ERROR_RE = re.compile(SANITIZER_RE.pattern + r"|\b(error|warning)\b",
-                      re.IGNORECASE)
+ERROR_RE = re.compile(
+    SANITIZER_RE.pattern + r"|\b(error|failed|warning)\b", re.IGNORECASE)
 
 
 def require(condition, why):

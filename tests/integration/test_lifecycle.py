@@ -159,7 +159,8 @@ def test_mount_fuse3_starts_the_daemon_from_path():
     which has /usr/local/sbin). The helper starts "dirtyfs" through /bin/sh
     and the daemon goes to the background once mounted."""
     work = Workdir()
-    env = dict(os.environ, PATH=os.path.dirname(BIN) + ":" + os.environ["PATH"])
+    env = dict(os.environ,
+               PATH=os.path.dirname(BIN) + os.pathsep + os.environ["PATH"])
     try:
         subprocess.run(["/sbin/mount.fuse3", work.backing, work.mnt, "-o",
                         "rw,allow_other,dirty_expire=3600", "-t",
