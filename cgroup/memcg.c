@@ -328,11 +328,27 @@ static uint64_t limit_bytes(const struct memcg *m, enum memcg_limit_kind k)
 	return bg >= hard && hard != UINT64_MAX ? hard / 2 : bg;
 }
 
+/* Enter m into the over-background set if it is over (lock held). Returns
+ * true if it just entered, so the flusher must be woken. */
+static bool memcg_check_background(struct memcg *m)
+{
+	uint64_t dirty = m->nr_dirty * PAGE_SIZE;
+
+	if (m->over_bg || dirty <= limit_bytes(m, MEMCG_BACKGROUND))
+		return false;
+	m->over_bg = true;
+	list_add_tail(&m->over, &reg.over_set);
+	trace_event("cgroup_over_background cgroup=%s dirty=%llu", m->path,
+		    (unsigned long long)dirty);
+	return true;
+}
+
 int memcg_set_limit(const char *cgpath, enum memcg_limit_kind kind,
 		    const struct limit *limit)
 {
 	cgroup_id_t id;
 	struct memcg *m;
+	bool kick = false;
 	int ret = 0;
 
 	if (limit && (ret = memcg_id(cgpath, &id)))
@@ -345,8 +361,12 @@ int memcg_set_limit(const char *cgpath, enum memcg_limit_kind kind,
 		m->own_set[kind] = limit != NULL;
 		if (limit)
 			m->own[kind] = *limit;
+		/* A limit lowered under the dirty data starts writeback now. */
+		kick = memcg_check_background(m);
 	}
 	pthread_mutex_unlock(&reg.lock);
+	if (kick)
+		writeback_kick();
 	return ret;
 }
 
@@ -388,6 +408,7 @@ void memcg_refresh_limits(void)
 {
 	size_t nr, i;
 	char **paths = memcg_paths(&nr);
+	bool kick = false;
 
 	for (i = 0; i < nr; i++) {
 		uint64_t mem = 0;
@@ -400,28 +421,17 @@ void memcg_refresh_limits(void)
 			m->mem_limit_bytes = mem;
 		if (m && ret == -ENOENT && m->parent)
 			m->gone = true;
+		if (m)
+			kick |= memcg_check_background(m);
 		pthread_mutex_unlock(&reg.lock);
 		free(paths[i]);
 	}
 	free(paths);
+	if (kick)
+		writeback_kick();
 }
 
 /* --- throttling ---------------------------------------------------------- */
-
-/* Enter m into the over-background set if it is over (lock held). Returns
- * true if it just entered, so the flusher must be woken. */
-static bool memcg_check_background(struct memcg *m)
-{
-	uint64_t dirty = m->nr_dirty * PAGE_SIZE;
-
-	if (m->over_bg || dirty <= limit_bytes(m, MEMCG_BACKGROUND))
-		return false;
-	m->over_bg = true;
-	list_add_tail(&m->over, &reg.over_set);
-	trace_event("cgroup_over_background cgroup=%s dirty=%llu", m->path,
-		    (unsigned long long)dirty);
-	return true;
-}
 
 void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 		   struct memcg_verdict *v)

@@ -27,7 +27,8 @@
 struct held_write {
 	struct list_head entry;
 	fuse_req_t req;
-	size_t bytes;
+	size_t bytes; /* in the cache already, or 0 */
+	struct throttle_write *early; /* held before the cache, or NULL */
 	cgroup_id_t id;
 	uint64_t since_ns, until_ns;
 	bool hard; /* until under the hard limit, not only until_ns */
@@ -65,6 +66,25 @@ static void on_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&th.lock);
 }
 
+/* Park h; the reply comes from the throttle thread. */
+static void park(struct held_write *h)
+{
+	memcg_hold(h->id);
+	trace_event("write_held cgroup_id=%u bytes=%zu pause_usec=%lld%s",
+		    h->id, h->bytes,
+		    h->hard ? -1LL :
+			      (long long)(h->until_ns - h->since_ns) / 1000,
+		    h->early ? " before_cache" : "");
+	/* Before it is published: the callback may run at once. */
+	fuse_req_interrupt_func(h->req, on_interrupt, h);
+	pthread_mutex_lock(&th.lock);
+	list_add_tail(&h->entry, &th.held);
+	th.nr_held++;
+	th.kicked = true;
+	pthread_cond_signal(&th.cond);
+	pthread_mutex_unlock(&th.lock);
+}
+
 void balance_dirty_pages(fuse_req_t req, cgroup_id_t id, size_t bytes)
 {
 	uint64_t rate = pacing_dirty_ratelimit(&th.bw, th.nr_held + 1);
@@ -82,17 +102,50 @@ void balance_dirty_pages(fuse_req_t req, cgroup_id_t id, size_t bytes)
 	h->since_ns = now_ns();
 	h->hard = v.pause_usec == PACING_HOLD;
 	h->until_ns = h->since_ns + (h->hard ? 0 : v.pause_usec * 1000);
-	memcg_hold(id);
-	trace_event("write_held cgroup_id=%u bytes=%zu pause_usec=%lld", id,
-		    bytes, h->hard ? -1LL : (long long)v.pause_usec);
-	/* Before it is published: the callback may run at once. */
-	fuse_req_interrupt_func(req, on_interrupt, h);
-	pthread_mutex_lock(&th.lock);
-	list_add_tail(&h->entry, &th.held);
-	th.nr_held++;
-	th.kicked = true;
-	pthread_cond_signal(&th.cond);
-	pthread_mutex_unlock(&th.lock);
+	park(h);
+}
+
+bool throttle_must_hold(cgroup_id_t id)
+{
+	return memcg_over_hard(id);
+}
+
+void throttle_hold_write(struct throttle_write *w)
+{
+	struct held_write *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		fuse_reply_err(w->req, ENOMEM);
+		w->release(w);
+		return;
+	}
+	h->req = w->req;
+	h->early = w;
+	h->id = w->id;
+	h->since_ns = now_ns();
+	h->until_ns = h->since_ns;
+	h->hard = true;
+	park(h);
+}
+
+/* The reply to h: EINTR for a write held before the cache that was
+ * interrupted, or is still held at unmount (the flusher has stopped: it must
+ * not enter the cache now); the commit's result when it goes in now; else the
+ * bytes already written. */
+static void reply(struct held_write *h, bool stopping)
+{
+	ssize_t ret = (ssize_t)h->bytes;
+
+	if (h->early && (h->interrupted || stopping))
+		ret = -EINTR;
+	else if (h->early)
+		ret = h->early->commit(h->early);
+	if (ret < 0)
+		fuse_reply_err(h->req, (int)-ret);
+	else
+		fuse_reply_write(h->req, (size_t)ret);
+	if (h->early)
+		h->early->release(h->early);
 }
 
 /* Answer h and free it; no lock held. */
@@ -102,10 +155,7 @@ static void release(struct held_write *h, bool stopping)
 
 	/* Waits for a running interrupt callback, which still uses h. */
 	fuse_req_interrupt_func(h->req, NULL, NULL);
-	if (h->interrupted && !stopping)
-		fuse_reply_err(h->req, EINTR);
-	else
-		fuse_reply_write(h->req, h->bytes);
+	reply(h, stopping);
 	memcg_account_throttle(h->id, usec);
 	trace_event("write_released cgroup_id=%u held_usec=%llu%s", h->id,
 		    (unsigned long long)usec,

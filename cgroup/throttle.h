@@ -2,17 +2,22 @@
 /*
  * cgroup/throttle.c: balance_dirty_pages for FUSE writes, by held replies.
  *
- * A write is in the cache before it is throttled; what is throttled is its
- * reply, which the writer waits for. A held reply is parked on a list and
- * answered later by the throttle thread, so a FUSE worker never sleeps for a
- * cgroup: however many writers of one cgroup are held, the worker threads
- * serve everyone else at once.
+ * Two kinds of held write, as balance_dirty_pages has two outcomes:
  *
- * Between the background and the hard limit a reply is delayed by the pause
- * of the pacing law (pacing.c); at or over the hard limit of the writer's
- * cgroup or any ancestor it is held until all of them are under. A held
- * writer that gets a signal is answered EINTR (its data stays in the cache
- * and will be written).
+ * - A write that arrives while its cgroup or an ancestor is over its hard
+ *   limit is held before it enters the cache: its data is copied aside and
+ *   put in the cache once every one of them is under again. A signal to the
+ *   writer answers it EINTR, and that is true: nothing was written.
+ * - A write that is in the cache gets its reply delayed by the pause of the
+ *   pacing law (pacing.c) when dirty data is between the background and the
+ *   hard limit, or held until under when it crossed the hard limit. A signal
+ *   ends that pause early with the byte count: the data was written, as the
+ *   kernel's killable pause in balance_dirty_pages does.
+ *
+ * Either way the reply is parked on a list and answered by the throttle
+ * thread, so a FUSE worker never sleeps for a cgroup: however many writers
+ * of one cgroup are held, the worker threads serve everyone else at once.
+ * So peak dirty stays within the limit plus one request per writer.
  *
  * Locking: the throttle lock guards the held list; order: throttle lock ->
  * memcg_lock. libfuse's interrupt callback takes only the throttle lock.
@@ -22,9 +27,22 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "cgroup.h"
+
+/* A write held before the cache: the caller's part, handed over. */
+struct throttle_write {
+	fuse_req_t req;
+	cgroup_id_t id;
+	/* Put the data in the cache: bytes written or -errno. Called by the
+	 * throttle thread once id is under its hard limits. */
+	ssize_t (*commit)(struct throttle_write *w);
+	/* Free the caller's part; called once, after the reply. */
+	void (*release)(struct throttle_write *w);
+};
 
 int throttle_start(void);
 /* Stop the thread and answer every write still held. */
@@ -34,6 +52,11 @@ void throttle_stop(void);
  * a pause, or once under the hard limit. Replies exactly once. Any thread.
  */
 void balance_dirty_pages(fuse_req_t req, cgroup_id_t id, size_t bytes);
+/* True if a write of id must be held before it enters the cache. */
+bool throttle_must_hold(cgroup_id_t id);
+/* Hold w until its cgroups are under their hard limits, then commit and
+ * answer it (or answer EINTR if interrupted first). Any thread. */
+void throttle_hold_write(struct throttle_write *w);
 /* Dirty data went down or a limit went up: look at the held writes again. */
 void throttle_kick(void);
 

@@ -195,19 +195,78 @@ void dfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, buf, (size_t)ret);
 }
 
-/* The write goes into the cache, then balance_dirty_pages answers it: at
- * once, or held while the writer's cgroup is over its limits. */
+/* A write held before it enters the cache: its data, copied from the
+ * request buffer (which libfuse reuses once the handler returns). */
+struct early_write {
+	struct throttle_write w;
+	struct dfs_inode *inode; /* holds a reference */
+	off_t off;
+	size_t size;
+	char data[];
+};
+
+static ssize_t early_commit(struct throttle_write *w)
+{
+	struct early_write *e = container_of(w, struct early_write, w);
+
+	return mapping_write(&e->inode->mapping, e->data, e->size, e->off,
+			     w->id);
+}
+
+static void early_release(struct throttle_write *w)
+{
+	struct early_write *e = container_of(w, struct early_write, w);
+
+	inode_unref(e->inode); /* taken in hold_early */
+	free(e);
+}
+
+/* Hand the write to the throttle to wait outside the cache. false if there
+ * is no memory to hold it: then it goes into the cache at once. */
+static bool hold_early(fuse_req_t req, struct dfs_inode *inode, cgroup_id_t id,
+		       const char *buf, size_t size, off_t off)
+{
+	struct early_write *e = malloc(sizeof(*e) + size);
+
+	if (!e)
+		return false;
+	e->w = (struct throttle_write){ .req = req,
+					.id = id,
+					.commit = early_commit,
+					.release = early_release };
+	inode_ref(inode); /* dropped in early_release */
+	e->inode = inode;
+	e->off = off;
+	e->size = size;
+	memcpy(e->data, buf, size);
+	throttle_hold_write(&e->w);
+	return true;
+}
+
+/*
+ * A write of a cgroup over its hard limit waits outside the cache; any other
+ * goes into the cache, then balance_dirty_pages answers it: at once, after a
+ * pause, or once under the limit. Writes without a pid come from the
+ * kernel's writeback of shared mmaps: charged, never held (holding them
+ * would stall the kernel's flusher, which paces mmap writers itself).
+ */
 void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	       off_t off, struct fuse_file_info *fi)
 {
 	struct dfs_file *f = file_of(fi);
 	cgroup_id_t id = write_cgroup(req, f);
+	bool kernel = fuse_req_ctx(req)->pid == 0;
 	ssize_t ret;
 
 	(void)ino;
+	if (!kernel && throttle_must_hold(id) &&
+	    hold_early(req, f->inode, id, buf, size, off))
+		return;
 	ret = mapping_write(&f->inode->mapping, buf, size, off, id);
 	if (ret < 0)
 		fuse_reply_err(req, (int)-ret);
+	else if (kernel)
+		fuse_reply_write(req, (size_t)ret);
 	else
 		balance_dirty_pages(req, id, (size_t)ret);
 }
