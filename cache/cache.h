@@ -212,6 +212,9 @@ ssize_t mapping_write(struct address_space *mapping, const char *buf,
 /* Read up to len bytes at off: cached pages, else BACKING. */
 ssize_t mapping_read(struct address_space *mapping, char *buf, size_t len,
 		     off_t off);
+/* Drop every cached page, dirty ones too: the file is gone (unlinked and
+ * closed), so its data can never be read. Takes mapping->lock. */
+void mapping_discard(struct address_space *mapping);
 /* Change the file size: cached pages beyond it go, BACKING is truncated. */
 int mapping_truncate(struct address_space *mapping, uint64_t size);
 /* fallocate(2) on BACKING, keeping the cache right: punched or zeroed

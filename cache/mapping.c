@@ -369,6 +369,16 @@ out:
 	return ret;
 }
 
+void mapping_discard(struct address_space *mapping)
+{
+	pthread_mutex_lock(&mapping->lock);
+	mapping_wait_pass(mapping);
+	mapping_drop_from(mapping, 0);
+	pthread_mutex_unlock(&mapping->lock);
+	/* Its writers may be held on data that is gone now. */
+	writeback_kick();
+}
+
 /* Punch or zero [start, end) in the cache: clean pages go (BACKING is
  * changed too), dirty pages are zeroed over the range. */
 static void mapping_punch(struct address_space *mapping, uint64_t start,

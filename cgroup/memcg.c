@@ -37,6 +37,7 @@ struct memcg {
 	struct list_head over; /* in the over-background set */
 	bool over_bg;
 	unsigned int nr_held; /* write replies held now */
+	int wb_err; /* last writeback of its pages failed: errno */
 };
 
 /* The registry's state: this one owner, this one lock. */
@@ -266,15 +267,29 @@ void memcg_start_writeback(cgroup_id_t id, int64_t nr)
 	pthread_mutex_unlock(&reg.lock);
 }
 
-void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, bool ok)
+void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err)
 {
-	struct memcg *m;
+	struct memcg *m = memcg_of(id);
 
 	pthread_mutex_lock(&reg.lock);
-	charge(memcg_of(id), ok ? 0 : (int64_t)nr, -(int64_t)nr);
-	for (m = ok ? memcg_of(id) : NULL; m; m = m->parent)
+	charge(m, err ? (int64_t)nr : 0, -(int64_t)nr);
+	if (m)
+		m->wb_err = err;
+	for (; m && !err; m = m->parent)
 		m->written_bytes += bytes;
 	pthread_mutex_unlock(&reg.lock);
+}
+
+int memcg_write_error(cgroup_id_t id)
+{
+	struct memcg *m;
+	int err = 0;
+
+	pthread_mutex_lock(&reg.lock);
+	for (m = memcg_of(id); m && !err; m = m->parent)
+		err = m->wb_err;
+	pthread_mutex_unlock(&reg.lock);
+	return err;
 }
 
 void memcg_uncharge_dirty(cgroup_id_t id, uint64_t nr)

@@ -71,8 +71,13 @@ void memcg_dirty_page(struct page *page, cgroup_id_t id, bool was_dirty);
 void memcg_charge_dirty(cgroup_id_t id, int64_t nr);
 /* nr pages of cgroup id moved from dirty to writeback, or back (nr < 0). */
 void memcg_start_writeback(cgroup_id_t id, int64_t nr);
-/* nr pages of id left writeback: written (ok) or dirty again. */
-void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, bool ok);
+/* nr pages of id left writeback: written (err 0), or dirty again after
+ * the write failed with the positive errno err, which the cgroup keeps
+ * until one of its writes succeeds. */
+void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes,
+			 int err);
+/* The writeback error of id or an ancestor, positive, or 0. */
+int memcg_write_error(cgroup_id_t id);
 /* A dirty page of id was dropped (truncate, punch). */
 void memcg_uncharge_dirty(cgroup_id_t id, uint64_t nr);
 /* The mapping became clean: it leaves its owner's list. */

@@ -33,6 +33,7 @@ struct held_write {
 	uint64_t since_ns, until_ns;
 	bool hard; /* until under the hard limit, not only until_ns */
 	bool interrupted;
+	int err; /* answer a write held before the cache with this */
 };
 
 static struct {
@@ -138,6 +139,8 @@ static void reply(struct held_write *h, bool stopping)
 
 	if (h->early && (h->interrupted || stopping))
 		ret = -EINTR;
+	else if (h->early && h->err)
+		ret = -h->err;
 	else if (h->early)
 		ret = h->early->commit(h->early);
 	if (ret < 0)
@@ -163,11 +166,20 @@ static void release(struct held_write *h, bool stopping)
 	free(h);
 }
 
-static bool ready(const struct held_write *h, uint64_t now)
+/*
+ * May h be answered now? A write held before the cache whose cgroup cannot
+ * write back (BACKING full, say) would wait for ever: it is answered with
+ * that error instead, and nothing of it was written.
+ */
+static bool ready(struct held_write *h, uint64_t now)
 {
 	if (h->interrupted)
 		return true;
-	return now >= h->until_ns && !(h->hard && memcg_over_hard(h->id));
+	if (now < h->until_ns || !(h->hard && memcg_over_hard(h->id)))
+		return now >= h->until_ns;
+	if (h->early)
+		h->err = memcg_write_error(h->id);
+	return h->err != 0;
 }
 
 /* Move the writes that may go to out; the next deadline. Lock held. */

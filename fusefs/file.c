@@ -147,6 +147,7 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	if (!f)
 		return -ENOMEM;
 	inode_ref(inode); /* dropped in dfs_release */
+	__atomic_add_fetch(&inode->nr_open, 1, __ATOMIC_RELAXED);
 	f->inode = inode;
 	f->open_flags = fi->flags;
 	f->opener_cgroup = caller_cgroup_path(req);
@@ -279,6 +280,16 @@ void dfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fuse_reply_err(req, -file_check_wb_err(file_of(fi)));
 }
 
+void file_discard_if_unlinked(struct dfs_inode *inode)
+{
+	struct stat st;
+
+	if (!__atomic_load_n(&inode->nr_open, __ATOMIC_RELAXED) &&
+	    inode->mapping.fd >= 0 && !fstat(inode->mapping.fd, &st) &&
+	    st.st_nlink == 0)
+		mapping_discard(&inode->mapping);
+}
+
 void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dfs_file *f = file_of(fi);
@@ -287,6 +298,8 @@ void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&open_files_lock);
 	list_del_init(&f->open_list);
 	pthread_mutex_unlock(&open_files_lock);
+	__atomic_sub_fetch(&f->inode->nr_open, 1, __ATOMIC_RELAXED);
+	file_discard_if_unlinked(f->inode);
 	inode_unref(f->inode); /* taken in file_attach */
 	free(f->opener_cgroup);
 	free(f);

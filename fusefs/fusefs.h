@@ -42,6 +42,7 @@ struct dfs_inode {
 	mode_t type; /* S_IFMT bits of the backing object */
 	uint64_t nlookup; /* kernel lookup count; inode table lock */
 	uint64_t refcount; /* see LIFETIME; inode table lock */
+	unsigned int nr_open; /* open file descriptions; atomic */
 	struct address_space mapping; /* regular files: cached data */
 };
 
@@ -183,10 +184,21 @@ void dfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi);
 void dfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	       struct fuse_file_info *fi);
+/* The last close or the kernel's forget of a regular file that is unlinked
+ * and closed: nobody can read its data again, so its dirty pages are
+ * dropped instead of written to an orphan. No lock held. */
+void file_discard_if_unlinked(struct dfs_inode *inode);
 /* setattr's size change of a regular file. 0/-errno. */
 int file_truncate(struct dfs_inode *inode, uint64_t size);
 /* After the session ended: free the descriptions the kernel never released
  * (it sends no RELEASE once unmounted or killed). Before inode_table_exit. */
 void file_table_exit(void);
+
+/* --- cli.c: the stat, sync and limit subcommands (main thread only) ----- */
+/* Their usage text, for --help; it begins with an empty line. */
+extern const char cli_usage[];
+/* If argv[0] names a subcommand, run it with its arguments argv[1..argc):
+ * its exit status, 0 or 1 (after a message). -1 if it names none. */
+int cli_main(int argc, char *argv[]);
 
 #endif

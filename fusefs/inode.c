@@ -169,7 +169,7 @@ void inode_unref(struct dfs_inode *inode)
 
 void inode_forget(struct dfs_inode *inode, uint64_t nlookup)
 {
-	bool last = false;
+	bool last = false, forgotten;
 
 	pthread_mutex_lock(&table_lock);
 	/* A forget of more than was looked up would be a kernel bug; never
@@ -177,10 +177,20 @@ void inode_forget(struct dfs_inode *inode, uint64_t nlookup)
 	if (nlookup > inode->nlookup)
 		nlookup = inode->nlookup;
 	inode->nlookup -= nlookup;
-	/* The kernel's single reference goes with its last lookup. */
-	if (nlookup && !inode->nlookup)
+	forgotten = nlookup && !inode->nlookup;
+	/* The kernel's reference goes with its last lookup; the dirty list's
+	 * keeps an inode with dirty data, so it is never the last then. */
+	if (forgotten && S_ISREG(inode->type))
+		inode->refcount++;
+	else if (forgotten)
 		last = inode_put_locked(inode);
 	pthread_mutex_unlock(&table_lock);
+	if (forgotten && S_ISREG(inode->type)) {
+		/* The kernel evicts an unlinked inode at once: drop its data. */
+		file_discard_if_unlinked(inode);
+		inode_unref(inode); /* the kernel's */
+		inode_unref(inode); /* ours, taken above */
+	}
 	if (last)
 		inode_free(inode);
 }

@@ -42,8 +42,8 @@
  */
 static void for_each_cgroup_run(const struct wb_io *io,
 				void (*fn)(cgroup_id_t id, uint64_t nr,
-					   uint64_t bytes, bool ok),
-				bool ok)
+					   uint64_t bytes, int err),
+				int err)
 {
 	unsigned int i = 0;
 
@@ -55,14 +55,14 @@ static void for_each_cgroup_run(const struct wb_io *io,
 			nr++;
 			bytes += io->iov[i].iov_len;
 		}
-		fn(id, nr, bytes, ok);
+		fn(id, nr, bytes, err);
 	}
 }
 
-static void account_start(cgroup_id_t id, uint64_t nr, uint64_t bytes, bool ok)
+static void account_start(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err)
 {
 	(void)bytes;
-	(void)ok;
+	(void)err;
 	memcg_start_writeback(id, (int64_t)nr);
 }
 
@@ -176,7 +176,7 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 		wb_fill_io(mapping, io, page, &index, reason,
 			   lim->run_max_pages);
 		cache_account_writeback(io->nr_pages);
-		for_each_cgroup_run(io, account_start, true);
+		for_each_cgroup_run(io, account_start, 0);
 		nr++;
 	}
 	*cursor = index;
@@ -259,7 +259,7 @@ int wb_io_complete(struct wb_io *io, int res, bool final)
 	int err = wb_io_result(io, res);
 
 	pthread_mutex_lock(&mapping->lock);
-	for_each_cgroup_run(io, memcg_end_writeback, !err || final);
+	for_each_cgroup_run(io, memcg_end_writeback, final ? 0 : err);
 	pages_end_writeback(io->pages, io->nr_pages, !err || final);
 	if (err)
 		wb_record_error(mapping, err);
