@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * dirtyfs [-f] [-d] [-o OPT[,OPT...]] BACKING MOUNTPOINT
+ * dirtyfs stat|sync|limit MNT ...   (cli.c)
  *
  * Start-up order, and why:
  *  1. Parse and check the command line, in the calling process.
@@ -125,6 +126,7 @@ static int parse_cmdline(int argc, char *argv[], struct cmdline *cmd,
 		case 'h':
 			printf(USAGE_FORMAT, CACHE_SIZE_DEFAULT >> 20,
 			       CACHE_SIZE_MIN >> 20);
+			fputs(cli_usage, stdout);
 			return 1;
 		case 'V':
 			printf("dirtyfs %s\n", DIRTYFS_VERSION);
@@ -453,6 +455,11 @@ int main(int argc, char *argv[])
 	struct dfs_options opts;
 	int ret, status = 1;
 
+	/* A subcommand, named before any option (a BACKING of that name must
+	 * be given as ./NAME). */
+	ret = argc > 1 ? cli_main(argc - 1, argv + 1) : -1;
+	if (ret >= 0)
+		return ret;
 	options_set_defaults(&opts);
 	ret = parse_cmdline(argc, argv, &cmd, &opts);
 	if (!ret)
