@@ -26,6 +26,7 @@
 
 #include "../cgroup/memcg.h"
 #include "../cgroup/throttle.h"
+#include "../writeback/fault.h"
 #include "../writeback/writeback.h"
 #include "fusefs.h"
 
@@ -188,6 +189,10 @@ int control_set(const char *name, const char *value, size_t size)
 
 	if (!strcmp(name, PREFIX "sync"))
 		return control_sync(value, size);
+#ifdef DIRTYFS_FAULT_INJECTION
+	if (!strcmp(name, PREFIX "fault"))
+		return wb_fault_set(value, size);
+#endif
 	if (!strcmp(name, "user.dirtyfs.stat"))
 		return -EPERM; /* statistics are read-only, for anyone */
 	ret = limit_name(name, &kind, &cgpath);

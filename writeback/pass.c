@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "../cgroup/memcg.h"
+#include "fault.h"
 #include "internal.h"
 
 #define WB_BACKOFF_MIN_NS (100 * 1000 * 1000ULL)
@@ -256,7 +257,7 @@ static void wb_record_error(struct address_space *mapping, int err)
 int wb_io_complete(struct wb_io *io, int res, bool final)
 {
 	struct address_space *mapping = io->mapping;
-	int err = wb_io_result(io, res);
+	int err = wb_io_result(io, wb_fault_apply(res, io->bytes));
 
 	pthread_mutex_lock(&mapping->lock);
 	for_each_cgroup_run(io, memcg_end_writeback, final ? 0 : err);
