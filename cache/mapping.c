@@ -364,6 +364,7 @@ int mapping_truncate(struct address_space *mapping, uint64_t size)
 				  PAGE_SIZE);
 	mapping->size_bytes = size;
 	mapping_touch(mapping);
+	writeback_inode_cleaned(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
@@ -374,9 +375,8 @@ void mapping_discard(struct address_space *mapping)
 	pthread_mutex_lock(&mapping->lock);
 	mapping_wait_pass(mapping);
 	mapping_drop_from(mapping, 0);
+	writeback_inode_cleaned(mapping);
 	pthread_mutex_unlock(&mapping->lock);
-	/* Its writers may be held on data that is gone now. */
-	writeback_kick();
 }
 
 /* Punch or zero [start, end) in the cache: clean pages go (BACKING is
@@ -426,6 +426,7 @@ int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > mapping->size_bytes)
 		mapping->size_bytes = end;
 	mapping_touch(mapping);
+	writeback_inode_cleaned(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;

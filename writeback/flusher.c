@@ -104,6 +104,22 @@ static uint64_t sync_request(struct address_space *mapping)
 	return ++mapping->sync_wanted;
 }
 
+void writeback_inode_cleaned(struct address_space *mapping)
+{
+	if (!mapping->on_wb_list || mapping->nr_dirty || mapping->in_pass)
+		return;
+	/* Only the flusher takes it off its lists: an empty sync round gets
+	 * it looked at (and released) on its next turn. */
+	pthread_mutex_lock(&fl.lock);
+	if (!mapping->on_sync_list) {
+		list_add_tail(&mapping->sync_list, &fl.sync);
+		mapping->on_sync_list = true;
+	}
+	pthread_mutex_unlock(&fl.lock);
+	mapping->sync_wanted++;
+	writeback_kick();
+}
+
 /* Wait for generation gen (mapping->lock held). */
 static int sync_wait(struct address_space *mapping, uint64_t gen)
 {

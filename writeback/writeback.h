@@ -34,6 +34,13 @@ int writeback_stop(void);
  */
 bool writeback_mark_inode_dirty(struct address_space *mapping);
 
+/*
+ * A mapping lost its dirty pages without writeback (truncate, punch, or
+ * discard; its lock held): have the flusher take it off its lists and drop
+ * their inode reference, which would otherwise stay until unmount.
+ */
+void writeback_inode_cleaned(struct address_space *mapping);
+
 /* Wake the flusher: background threshold crossed or cache pressure. */
 void writeback_kick(void);
 
