@@ -74,8 +74,7 @@ void memcg_start_writeback(cgroup_id_t id, int64_t nr);
 /* nr pages of id left writeback: written (err 0), or dirty again after
  * the write failed with the positive errno err, which the cgroup keeps
  * until one of its writes succeeds. */
-void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes,
-			 int err);
+void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err);
 /* The writeback error of id or an ancestor, positive, or 0. */
 int memcg_write_error(cgroup_id_t id);
 /* A dirty page of id was dropped (truncate, punch). */

@@ -193,12 +193,16 @@ bool pacing_bw_update(struct pacing_bw *bw, uint64_t now_ns,
 		bps = (bps * elapsed +
 		       (u128)bw->bps * (PACING_BW_PERIOD_NS - elapsed)) /
 		      PACING_BW_PERIOD_NS;
-	bw->bps = bps > UINT64_MAX ? UINT64_MAX : (uint64_t)bps;
+	__atomic_store_n(&bw->bps,
+			 bps > UINT64_MAX ? UINT64_MAX : (uint64_t)bps,
+			 __ATOMIC_RELAXED);
 	return true;
 }
 
 uint64_t pacing_dirty_ratelimit(const struct pacing_bw *bw,
 				unsigned int nr_dirtiers)
 {
-	return bw->bps / (nr_dirtiers ? nr_dirtiers : 1);
+	uint64_t bps = __atomic_load_n(&bw->bps, __ATOMIC_RELAXED);
+
+	return bps / (nr_dirtiers ? nr_dirtiers : 1);
 }

@@ -40,7 +40,7 @@ static struct {
 	pthread_mutex_t lock; /* the throttle lock */
 	pthread_cond_t cond;
 	struct list_head held;
-	unsigned int nr_held;
+	unsigned int nr_held; /* atomic: read unlocked for the rate */
 	bool stop, kicked, running;
 	pthread_t thread;
 	struct pacing_bw bw; /* throttle thread only; bps read racily */
@@ -80,7 +80,7 @@ static void park(struct held_write *h)
 	fuse_req_interrupt_func(h->req, on_interrupt, h);
 	pthread_mutex_lock(&th.lock);
 	list_add_tail(&h->entry, &th.held);
-	th.nr_held++;
+	__atomic_add_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
 	th.kicked = true;
 	pthread_cond_signal(&th.cond);
 	pthread_mutex_unlock(&th.lock);
@@ -88,7 +88,8 @@ static void park(struct held_write *h)
 
 void balance_dirty_pages(fuse_req_t req, cgroup_id_t id, size_t bytes)
 {
-	uint64_t rate = pacing_dirty_ratelimit(&th.bw, th.nr_held + 1);
+	unsigned int held = __atomic_load_n(&th.nr_held, __ATOMIC_RELAXED);
+	uint64_t rate = pacing_dirty_ratelimit(&th.bw, held + 1);
 	struct memcg_verdict v;
 	struct held_write *h;
 
@@ -195,7 +196,7 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now)
 		tmp = pos->next;
 		if (ready(h, now)) {
 			list_move_tail(pos, out);
-			th.nr_held--;
+			__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
 		} else if (h->until_ns > now && h->until_ns < next) {
 			next = h->until_ns;
 		}

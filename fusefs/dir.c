@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "handoff.h"
 
 /* An open directory (fi->fh of opendir). The kernel serialises readdir on
  * one open directory, so it needs no lock. */
@@ -26,7 +27,10 @@ struct dfs_dir {
 
 static struct dfs_dir *dir_of(struct fuse_file_info *fi)
 {
-	return (struct dfs_dir *)(uintptr_t)fi->fh;
+	struct dfs_dir *d = (struct dfs_dir *)(uintptr_t)fi->fh;
+
+	handoff_in(d);
+	return d;
 }
 
 static int dir_open(struct dfs_inode *inode, struct dfs_dir **out)
@@ -57,6 +61,7 @@ void dfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -err);
 		return;
 	}
+	handoff_out(d);
 	fi->fh = (uintptr_t)d;
 	fuse_reply_open(req, fi);
 }

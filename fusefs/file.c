@@ -26,6 +26,7 @@
 #include "../cgroup/throttle.h"
 #include "../writeback/writeback.h"
 #include "fusefs.h"
+#include "handoff.h"
 
 /* Per-thread, page-aligned reply buffer for reads: BACKING reads go into it
  * with O_DIRECT, and its memory is touched once, not on every request. */
@@ -79,7 +80,10 @@ static char *read_buf_get(size_t size)
 
 static struct dfs_file *file_of(struct fuse_file_info *fi)
 {
-	return (struct dfs_file *)(uintptr_t)fi->fh;
+	struct dfs_file *f = (struct dfs_file *)(uintptr_t)fi->fh;
+
+	handoff_in(f);
+	return f;
 }
 
 /* The error this file description has not seen yet, as -errno; marks it
@@ -157,6 +161,7 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	pthread_mutex_lock(&open_files_lock);
 	list_add_tail(&f->open_list, &open_files);
 	pthread_mutex_unlock(&open_files_lock);
+	handoff_out(f);
 	fi->fh = (uintptr_t)f;
 	fi->keep_cache = 1;
 	return 0;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "handoff.h"
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dfs_inode *table; /* uthash head; table_lock */
@@ -117,9 +118,13 @@ struct dfs_inode *inode_root(void)
 
 struct dfs_inode *inode_get(fuse_ino_t ino)
 {
+	struct dfs_inode *inode;
+
 	if (ino == FUSE_ROOT_ID)
 		return root;
-	return (struct dfs_inode *)(uintptr_t)ino;
+	inode = (struct dfs_inode *)(uintptr_t)ino;
+	handoff_in(inode);
+	return inode;
 }
 
 fuse_ino_t inode_nodeid(const struct dfs_inode *inode)
@@ -243,6 +248,7 @@ static void fill_entry(struct dfs_inode *inode, const struct stat *st,
 		       struct fuse_entry_param *e)
 {
 	memset(e, 0, sizeof(*e));
+	handoff_out(inode);
 	e->ino = inode_nodeid(inode);
 	e->attr = *st;
 	if (S_ISREG(inode->type))

@@ -30,7 +30,8 @@ EXIT_TIMEOUT_S = 120
 # What fails a test when the daemon prints it: sanitizer reports always;
 # unless the test provokes failures, any error, failure or warning too (as a
 # word, any case: "ERROR:", "Input/output error", "failed", "warning").
-SANITIZER_RE = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error")
+SANITIZER_RE = re.compile(
+    r"AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error")
 ERROR_RE = re.compile(
     SANITIZER_RE.pattern + r"|\b(error|failed|warning)\b", re.IGNORECASE)
 

@@ -21,6 +21,8 @@ from conftest import REPO, require
 
 WORKER = os.path.join(REPO, "tests", "soak_worker.py")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "15"))
+# A sanitised daemon (make tsan) has its own, much larger, memory overhead.
+CHECK_RSS = not os.environ.get("DIRTYFS_SANITIZED")
 CGROUPS = 16
 WRITERS_PER_CGROUP = 4
 READERS = 4
@@ -121,7 +123,7 @@ def test_soak(dirtyfs, cgs):
     while open_fds(pid) > fds_before and time.monotonic() < deadline:
         time.sleep(0.1)
     assert open_fds(pid) == fds_before
-    assert sampler.peak <= CACHE_SIZE + OVERHEAD, (
+    assert not CHECK_RSS or sampler.peak <= CACHE_SIZE + OVERHEAD, (
         "daemon RSS peaked at %d MiB" % (sampler.peak >> 20))
     m.unmount()
     for top, files in results.items():
