@@ -200,6 +200,8 @@ bool cache_under_pressure(void);
 
 void mapping_init(struct address_space *mapping,
 		  const struct address_space_operations *a_ops);
+/* Writes ending beyond bytes fail with EFBIG (BACKING's largest file). */
+void mapping_set_max_file_bytes(uint64_t bytes);
 /* Drop every page (they must be clean) and close the backing fds. */
 void mapping_destroy(struct address_space *mapping);
 /* Open the backing data fds from an O_PATH descriptor, once. 0 or -errno. */

@@ -22,6 +22,14 @@
 #include "../writeback/writeback.h"
 #include "cache.h"
 
+/* BACKING's largest file size (its s_maxbytes); set once at mount. */
+static uint64_t max_file_bytes = UINT64_MAX;
+
+void mapping_set_max_file_bytes(uint64_t bytes)
+{
+	max_file_bytes = bytes;
+}
+
 void mapping_init(struct address_space *mapping,
 		  const struct address_space_operations *a_ops)
 {
@@ -264,6 +272,9 @@ ssize_t mapping_write(struct address_space *mapping, const char *buf,
 		return 0;
 	if (!mapping->writable)
 		return -EBADF;
+	/* Refused now, as BACKING would: accepted, it could never be stored. */
+	if ((uint64_t)off + len > max_file_bytes)
+		return -EFBIG;
 	page_batch_init(&batch);
 	ret = mapping_lock_reserved(mapping, &batch, first, last);
 	if (ret)

@@ -369,6 +369,30 @@ static int stop_writeback(const struct dfs_options *opts)
 	return 1;
 }
 
+/*
+ * BACKING's largest file size: the largest length an unnamed temporary file
+ * there can be truncated to (sparse, so nothing is allocated), found by
+ * bisection. Where O_TMPFILE is refused, no limit is known: none is set.
+ */
+static void probe_max_file_bytes(const char *backing)
+{
+	uint64_t lo = 0, hi = INT64_MAX;
+	int fd = open(backing, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo + 1) / 2;
+
+		if (ftruncate(fd, (off_t)mid))
+			hi = mid - 1;
+		else
+			lo = mid;
+	}
+	close(fd);
+	mapping_set_max_file_bytes(lo);
+}
+
 /* The cgroup layer: hierarchy, tracked cgroups, writers, trace, throttle.
  * 0, or 1 after a message. */
 static int start_cgroups(const struct dfs_options *opts)
@@ -453,6 +477,7 @@ static int run(const struct cmdline *cmd, const struct dfs_options *opts)
 			strerror(-err));
 		goto out_cgroups;
 	}
+	probe_max_file_bytes(opts->backing);
 	err = control_init();
 	if (err) {
 		dfs_log(LOG_ERR, "cannot read the limits kept in %s: %s",
