@@ -530,8 +530,9 @@ static struct address_space *pick_from(struct list_head *list)
 		struct address_space *mapping =
 			list_entry(pos, struct address_space, owner_list);
 
-		/* in_pass changes only in the flusher, our caller. */
-		if (mapping->in_pass || !mapping->nr_dirty)
+		/* in_pass changes only in the flusher, our caller; dirty
+		 * counts need the mapping's lock: try_pass looks at them. */
+		if (mapping->in_pass)
 			continue;
 		list_move_tail(pos, list);
 		return mapping;
