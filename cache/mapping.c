@@ -272,9 +272,12 @@ ssize_t mapping_write(struct address_space *mapping, const char *buf,
 		return 0;
 	if (!mapping->writable)
 		return -EBADF;
-	/* Refused now, as BACKING would: accepted, it could never be stored. */
-	if ((uint64_t)off + len > max_file_bytes)
+	/* As BACKING would: short up to its largest file, EFBIG at it. What
+	 * went beyond could never be stored. */
+	if ((uint64_t)off >= max_file_bytes)
 		return -EFBIG;
+	if (len > max_file_bytes - (uint64_t)off)
+		len = max_file_bytes - (uint64_t)off;
 	page_batch_init(&batch);
 	ret = mapping_lock_reserved(mapping, &batch, first, last);
 	if (ret)
