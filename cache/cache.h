@@ -85,10 +85,14 @@ struct address_space {
 
 	/* BACKING data descriptors, opened by mapping_open_backing(). fd is
 	 * buffered O_RDWR (or O_RDONLY); fd_direct is O_DIRECT, or -1 where
-	 * BACKING refuses O_DIRECT. Both live until mapping_destroy(). */
+	 * BACKING refuses O_DIRECT. They are closed once the mapping is idle:
+	 * no user, nothing dirty or in flight, times restored (a descriptor
+	 * limit of tens of thousands must not bound how many files the kernel
+	 * may keep looked up). */
 	int fd;
 	int fd_direct;
 	bool writable; /* fd was opened O_RDWR */
+	unsigned int nr_users; /* open files and size changes using the fds */
 
 	bool size_known; /* size_bytes loaded from BACKING */
 	uint64_t size_bytes; /* i_size including dirty data */
@@ -204,8 +208,13 @@ void mapping_init(struct address_space *mapping,
 void mapping_set_max_file_bytes(uint64_t bytes);
 /* Drop every page (they must be clean) and close the backing fds. */
 void mapping_destroy(struct address_space *mapping);
-/* Open the backing data fds from an O_PATH descriptor, once. 0 or -errno. */
+/* Open the backing data fds from an O_PATH descriptor if they are not, and
+ * count a user of them. 0 or -errno (then no user is counted). */
 int mapping_open_backing(struct address_space *mapping, int path_fd);
+/* Drop a user; the fds close if the mapping is idle. */
+void mapping_release_backing(struct address_space *mapping);
+/* Close the fds if nobody needs them (mapping->lock held). */
+void mapping_close_if_idle(struct address_space *mapping);
 
 /* Copy len bytes at off from the writer into the cache. Returns bytes
  * written or -errno. May sleep (reservation); takes mapping->lock. */

@@ -108,8 +108,32 @@ int mapping_open_backing(struct address_space *mapping, int path_fd)
 	mapping->size_bytes = (uint64_t)st.st_size;
 	mapping->size_known = true;
 out:
+	if (!ret)
+		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
+}
+
+void mapping_close_if_idle(struct address_space *mapping)
+{
+	if (mapping->fd < 0 || mapping->nr_users || mapping->nr_dirty ||
+	    mapping->nr_writeback || mapping->in_pass || mapping->times_set)
+		return;
+	close(mapping->fd);
+	if (mapping->fd_direct >= 0)
+		close(mapping->fd_direct);
+	mapping->fd = -1;
+	mapping->fd_direct = -1;
+	/* Clean: BACKING has the size; it is read again at the next open. */
+	mapping->size_known = false;
+}
+
+void mapping_release_backing(struct address_space *mapping)
+{
+	pthread_mutex_lock(&mapping->lock);
+	mapping->nr_users--;
+	mapping_close_if_idle(mapping);
+	pthread_mutex_unlock(&mapping->lock);
 }
 
 /*
@@ -218,6 +242,7 @@ found:
 	return 0;
 }
 
+/* The change time of a write, kept while dirty (mapping_fixup_stat). */
 static void mapping_touch(struct address_space *mapping)
 {
 	clock_gettime(CLOCK_REALTIME, &mapping->mtime);
@@ -377,7 +402,9 @@ int mapping_truncate(struct address_space *mapping, uint64_t size)
 		mapping_zero_page(mapping, size >> PAGE_SHIFT, size % PAGE_SIZE,
 				  PAGE_SIZE);
 	mapping->size_bytes = size;
-	mapping_touch(mapping);
+	/* BACKING's times show this change, unless ours hide them. */
+	if (mapping->times_set)
+		mapping_touch(mapping);
 	writeback_inode_cleaned(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);
@@ -439,7 +466,8 @@ int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 		mapping_punch(mapping, (uint64_t)off, end);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > mapping->size_bytes)
 		mapping->size_bytes = end;
-	mapping_touch(mapping);
+	if (mapping->times_set)
+		mapping_touch(mapping);
 	writeback_inode_cleaned(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);

@@ -142,14 +142,13 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	if (ret)
 		return ret;
 	/* Skipped for a new, empty file: create passes O_TRUNC too. */
-	if ((fi->flags & O_TRUNC) && mapping->size_bytes) {
+	if ((fi->flags & O_TRUNC) && mapping->size_bytes)
 		ret = mapping_truncate(mapping, 0);
-		if (ret)
-			return ret;
+	f = ret ? NULL : calloc(1, sizeof(*f));
+	if (!f) {
+		mapping_release_backing(mapping); /* taken above */
+		return ret ? ret : -ENOMEM;
 	}
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return -ENOMEM;
 	inode_ref(inode); /* dropped in dfs_release */
 	__atomic_add_fetch(&inode->nr_open, 1, __ATOMIC_RELAXED);
 	f->inode = inode;
@@ -290,7 +289,7 @@ void file_discard_if_unlinked(struct dfs_inode *inode)
 	struct stat st;
 
 	if (!__atomic_load_n(&inode->nr_open, __ATOMIC_RELAXED) &&
-	    inode->mapping.fd >= 0 && !fstat(inode->mapping.fd, &st) &&
+	    !fstatat(inode->path_fd, "", &st, AT_EMPTY_PATH) &&
 	    st.st_nlink == 0)
 		mapping_discard(&inode->mapping);
 }
@@ -305,6 +304,7 @@ void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&open_files_lock);
 	__atomic_sub_fetch(&f->inode->nr_open, 1, __ATOMIC_RELAXED);
 	file_discard_if_unlinked(f->inode);
+	mapping_release_backing(&f->inode->mapping); /* file_attach's */
 	inode_unref(f->inode); /* taken in file_attach */
 	free(f->opener_cgroup);
 	free(f);
@@ -351,7 +351,11 @@ int file_truncate(struct dfs_inode *inode, uint64_t size)
 {
 	int ret = mapping_open_backing(&inode->mapping, inode->path_fd);
 
-	return ret ? ret : mapping_truncate(&inode->mapping, size);
+	if (ret)
+		return ret;
+	ret = mapping_truncate(&inode->mapping, size);
+	mapping_release_backing(&inode->mapping);
+	return ret;
 }
 
 void file_table_exit(void)

@@ -307,5 +307,6 @@ bool wb_mapping_settle(struct address_space *mapping)
 		return false;
 	wb_restore_times(mapping);
 	memcg_mapping_clean(mapping);
+	mapping_close_if_idle(mapping);
 	return true;
 }
