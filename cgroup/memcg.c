@@ -434,8 +434,9 @@ void memcg_refresh_limits(void)
 		m = memcg_find(paths[i]);
 		if (m && !ret)
 			m->mem_limit_bytes = mem;
-		if (m && ret == -ENOENT && m->parent)
-			m->gone = true;
+		/* Removed from cgroupfs, or made again since. */
+		if (m && m->parent)
+			m->gone = ret == -ENOENT;
 		if (m)
 			kick |= memcg_check_background(m);
 		pthread_mutex_unlock(&reg.lock);
@@ -488,8 +489,13 @@ bool memcg_over_hard(cgroup_id_t id)
 
 void memcg_hold(cgroup_id_t id)
 {
+	struct memcg *m;
+
 	pthread_mutex_lock(&reg.lock);
-	memcg_of(id)->nr_held++;
+	m = memcg_of(id);
+	m->nr_held++;
+	for (; m; m = m->parent)
+		m->throttle_events++;
 	pthread_mutex_unlock(&reg.lock);
 }
 
@@ -501,10 +507,8 @@ void memcg_account_throttle(cgroup_id_t id, uint64_t usec)
 	m = memcg_of(id);
 	if (m)
 		m->nr_held--;
-	for (; m; m = m->parent) {
+	for (; m; m = m->parent)
 		m->throttled_usec += usec;
-		m->throttle_events++;
-	}
 	pthread_mutex_unlock(&reg.lock);
 }
 

@@ -108,9 +108,9 @@ void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 		   struct memcg_verdict *v);
 /* True while id or an ancestor is at or over its hard limit. */
 bool memcg_over_hard(cgroup_id_t id);
-/* A write reply of id is held from now on. */
+/* A write reply of id is held from now on (counted in throttle_events). */
 void memcg_hold(cgroup_id_t id);
-/* The held reply was sent after usec. */
+/* The held reply was sent after usec (added to throttled_usec). */
 void memcg_account_throttle(cgroup_id_t id, uint64_t usec);
 
 /* --- writeback ----------------------------------------------------------- */

@@ -335,8 +335,10 @@ static unsigned int run_max_pages(void)
 	return pages ? (unsigned int)pages : 1;
 }
 
-/* Start a pass on mapping if it has something to write and we may. */
-static void try_pass(struct address_space *mapping, enum wb_reason reason)
+/* Start a pass on mapping if it has something to write and we may. Returns
+ * the number of writes submitted. */
+static unsigned int try_pass(struct address_space *mapping,
+			     enum wb_reason reason)
 {
 	struct wb_pass_limits lim = {
 		.max_ios = WB_PASS_MAX_IOS,
@@ -350,7 +352,7 @@ static void try_pass(struct address_space *mapping, enum wb_reason reason)
 	INIT_LIST_HEAD(&batch);
 	if (!bw_allows()) {
 		fl.deferred = true;
-		return;
+		return 0;
 	}
 	pthread_mutex_lock(&mapping->lock);
 	clean = flusher_settle(mapping);
@@ -363,6 +365,7 @@ static void try_pass(struct address_space *mapping, enum wb_reason reason)
 		submit_batch(&batch);
 	if (clean)
 		mapping->a_ops->iput(mapping);
+	return nr;
 }
 
 /* Walk list (sync or dirty) in order, trying a pass on each entry, until the
@@ -391,18 +394,16 @@ static void walk(struct list_head *list, enum wb_reason reason,
 }
 
 /* Serve cgroups over their background limit, round-robin (memcg.c picks),
- * a bounded number of picks a turn. */
+ * until a pick cannot be written now (writeback_bw, backoff) or the queue
+ * is full. */
 static void writeback_over_limit(void)
 {
-	for (unsigned int i = 0; i < WB_QUEUE_DEPTH; i++) {
-		struct address_space *mapping;
+	for (unsigned int nr = 1; nr && !list_empty(&fl.free_ios);) {
+		struct address_space *mapping = memcg_next_writeback();
 
-		if (list_empty(&fl.free_ios))
-			return;
-		mapping = memcg_next_writeback();
 		if (!mapping)
 			return;
-		try_pass(mapping, WB_REASON_BACKGROUND);
+		nr = try_pass(mapping, WB_REASON_BACKGROUND);
 		mapping->a_ops->iput(mapping);
 	}
 }
