@@ -48,7 +48,7 @@ OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_TESTS := $(BUILD)/tests/test_options $(BUILD)/tests/test_pagetree \
 	$(BUILD)/tests/test_cgroup_procfs $(BUILD)/tests/test_pacing \
-	$(BUILD)/tests/test_memlimit
+	$(BUILD)/tests/test_memlimit $(BUILD)/tests/test_ctlname
 # Exit status of a unit test that skips (no such feature on this machine).
 SKIP_STATUS := 77
 
@@ -113,6 +113,8 @@ $(BUILD)/tests/test_pacing: $(BUILD)/asan/tests/unit/test_pacing.o \
 	$(BUILD)/asan/cgroup/pacing.o
 $(BUILD)/tests/test_memlimit: $(BUILD)/asan/tests/unit/test_memlimit.o \
 	$(BUILD)/asan/cgroup/memlimit.o $(BUILD)/asan/cgroup/procfs.o
+$(BUILD)/tests/test_ctlname: $(BUILD)/asan/tests/unit/test_ctlname.o \
+	$(BUILD)/asan/fusefs/ctlname.o $(BUILD)/asan/cgroup/procfs.o
 
 $(UNIT_TESTS): | test-deps
 	@mkdir -p $(@D)
@@ -123,7 +125,7 @@ $(UNIT_TESTS): | test-deps
 
 # --- tests -----------------------------------------------------------------
 
-test: integration-test
+test: fuzz-smoke integration-test
 
 # A test that exits SKIP_STATUS printed why; under CI=true it fails itself.
 unit-test: $(UNIT_TESTS)
@@ -174,6 +176,36 @@ lint: $(BIN)
 clean:
 	rm -rf $(BUILD)
 
+# --- soak and ThreadSanitizer ----------------------------------------------
+
+# make soak DURATION=SECONDS: the soak test (tests/integration/test_soak.py)
+# for that long against the optimised daemon; make test runs it shortly.
+DURATION ?= 600
+TSAN_BIN := $(BUILD)/tsan/dirtyfs
+TSAN_OBJS := $(SRCS:%.c=$(BUILD)/tsan/%.o)
+TSAN_CFLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer
+
+.PHONY: soak tsan
+soak: $(BIN) | test-deps
+	SOAK_SECONDS=$(DURATION) DIRTYFS_BIN=$(abspath $(BIN)) \
+		$(PYTEST) -q tests/integration/test_soak.py
+
+$(BUILD)/tsan/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(COMMON_CFLAGS) $(TSAN_CFLAGS) -c -o $@ $<
+
+$(TSAN_BIN): $(TSAN_OBJS)
+	$(CC) $(TSAN_CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
+
+# The soak and the data, cgroup and fsx tests under ThreadSanitizer: a race
+# report in the daemon's output fails the test that provoked it.
+tsan: $(TSAN_BIN) | test-deps
+	SOAK_SECONDS=30 DIRTYFS_BIN=$(abspath $(TSAN_BIN)) DIRTYFS_SANITIZED=1 \
+		TSAN_OPTIONS="halt_on_error=0 suppressions=$(abspath tests/tsan.supp)" \
+		$(PYTHON) -m pytest -p no:cacheprovider -ra -q \
+		tests/integration/test_soak.py tests/integration/test_data.py \
+		tests/integration/test_cgroups.py tests/integration/test_fsx.py
+
 # --- benchmark -------------------------------------------------------------
 
 # The benchmark suite (bench/README.md): as root, under 15 minutes; writes
@@ -181,3 +213,59 @@ clean:
 .PHONY: bench
 bench: $(BIN)
 	bench/run.sh
+
+# --- fuzzing ---------------------------------------------------------------
+
+# libFuzzer harnesses (tests/fuzz/), one per parser, each linked with only
+# the pure sources it drives, under ASan and UBSan. `make fuzz` runs each
+# for FUZZ_SECONDS over its seed corpus (tests/fuzz/corpus/HARNESS, copied
+# to build/fuzz/corpus/ where finds accumulate) and fails on a crash, whose
+# input it leaves in build/fuzz/. `make test` runs each for
+# FUZZ_SMOKE_SECONDS first (fuzz-smoke). Without clang's libFuzzer
+# (Debian: clang libclang-rt-14-dev) fuzz-smoke fails under CI=true and
+# otherwise skips with a message.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_CC := clang
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -pthread \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c tests/fuzz/*.h))
+FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,size_limit options \
+	proc_cgroup cgpath ctlname)
+FORMAT_FILES += $(FUZZ_SRCS)
+FUZZ_MISSING := clang with libFuzzer is missing \
+	(Debian: clang libclang-rt-14-dev)
+HAVE_FUZZER = mkdir -p $(BUILD)/fuzz && \
+	echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	$(FUZZ_CC) -fsanitize=fuzzer -x c -o $(BUILD)/fuzz/probe - >/dev/null 2>&1
+
+.PHONY: fuzz fuzz-smoke fuzz-check
+
+$(BUILD)/fuzz/fuzz_size_limit: tests/fuzz/fuzz_size_limit.c fusefs/options.c
+$(BUILD)/fuzz/fuzz_options: tests/fuzz/fuzz_options.c fusefs/options.c
+$(BUILD)/fuzz/fuzz_proc_cgroup: tests/fuzz/fuzz_proc_cgroup.c \
+	cgroup/procfs.c
+$(BUILD)/fuzz/fuzz_cgpath: tests/fuzz/fuzz_cgpath.c cgroup/procfs.c
+$(BUILD)/fuzz/fuzz_ctlname: tests/fuzz/fuzz_ctlname.c fusefs/ctlname.c \
+	cgroup/procfs.c
+
+$(FUZZ_BINS): tests/fuzz/fuzz.h $(HDRS) | deps fuzz-check
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
+
+# deps.sh installs clang as root, or prints the apt-get line.
+fuzz-check:
+	@$(HAVE_FUZZER) || scripts/deps.sh
+	@$(HAVE_FUZZER) || { echo "$(FUZZ_MISSING)" >&2; exit 1; }
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-smoke: | deps
+	@if $(HAVE_FUZZER) || { scripts/deps.sh && $(HAVE_FUZZER); }; then \
+		$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS); \
+	elif [ "$$CI" = true ]; then \
+		echo "fuzz-smoke: FAILED: $(FUZZ_MISSING)" >&2; exit 1; \
+	else \
+		echo "fuzz-smoke: SKIPPED: $(FUZZ_MISSING)"; \
+	fi

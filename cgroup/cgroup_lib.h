@@ -72,8 +72,9 @@ int cg_read_pid_cgroup(pid_t pid, enum cg_hierarchy h, char *out,
 
 /*
  * Is s[0..len) a CGPATH a user may name: '/' then components separated by
- * single '/', none empty, "." or "..", no NUL, no trailing '/' ("/" itself
- * is the root), len < CGPATH_MAX.
+ * single '/', none empty, "." or "..", no NUL or newline (no cgroup has
+ * one: the kernel refuses it), no trailing '/' ("/" itself is the root),
+ * len < CGPATH_MAX.
  */
 bool cg_path_valid(const char *s, size_t len);
 

@@ -319,7 +319,9 @@ bool cg_path_valid(const char *s, size_t len)
 		return false;
 	if (len == 1)
 		return true;
-	if (memchr(s, '\0', len))
+	/* The kernel refuses '\n' in a cgroup's name, and dirtyfs keeps its
+	 * limits and lists its cgroups one a line. */
+	if (memchr(s, '\0', len) || memchr(s, '\n', len))
 		return false;
 	/* Each component runs from after a '/' to the next '/' or the end. */
 	for (start = 1; start <= len; start = stop + 1) {

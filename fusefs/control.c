@@ -12,9 +12,9 @@
  *
  * The VFS lets only CAP_SYS_ADMIN callers (of the initial user namespace)
  * reach trusted.* names. Every other name under the two prefixes is
- * reserved. Limits persist in BACKING's root as the xattr
- * trusted.dirtyfs.limits, which the mount never shows: rewritten whole on
- * every change, read at mount.
+ * reserved; ctlname.c says which kind a name is. Limits persist in
+ * BACKING's root as the xattr trusted.dirtyfs.limits, which the mount never
+ * shows: rewritten whole on every change, read at mount.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,53 +28,15 @@
 #include "../cgroup/throttle.h"
 #include "../writeback/fault.h"
 #include "../writeback/writeback.h"
+#include "ctlname.h"
 #include "fusefs.h"
 
-#define PREFIX "trusted.dirtyfs."
-#define STORE_NAME PREFIX "limits"
+#define STORE_NAME CTL_PREFIX "limits"
 #define LIMITS_MAX 65536 /* the VFS's largest xattr value */
 
-static const struct {
-	const char *name;
-	enum memcg_limit_kind kind;
-} limit_names[] = {
-	{ PREFIX "dirty_limit:", MEMCG_HARD },
-	{ PREFIX "dirty_background_limit:", MEMCG_BACKGROUND },
-};
-
-/* The limit kind a name sets, with *cgpath pointing at its CGPATH. */
-static int limit_name(const char *name, enum memcg_limit_kind *kind,
-		      const char **cgpath)
+static enum memcg_limit_kind memcg_kind(enum ctl_limit limit)
 {
-	for (size_t i = 0; i < sizeof(limit_names) / sizeof(*limit_names);
-	     i++) {
-		size_t n = strlen(limit_names[i].name);
-
-		if (!strncmp(name, limit_names[i].name, n)) {
-			*kind = limit_names[i].kind;
-			*cgpath = name + n;
-			return cg_path_valid(*cgpath, strlen(*cgpath)) ?
-				       0 :
-				       -EINVAL;
-		}
-	}
-	return -ENOENT;
-}
-
-/*
- * A set value as a C string in buf: setfattr sends it without a NUL, some
- * programs with one; a NUL anywhere else makes it malformed. 0 or -EINVAL.
- */
-static int value_string(const char *value, size_t size, char *buf,
-			size_t buflen)
-{
-	if (size && !value[size - 1])
-		size--;
-	if (!size || size >= buflen || memchr(value, '\0', size))
-		return -EINVAL;
-	memcpy(buf, value, size);
-	buf[size] = '\0';
-	return 0;
+	return limit == CTL_LIMIT_BACKGROUND ? MEMCG_BACKGROUND : MEMCG_HARD;
 }
 
 static void root_xattr_path(char path[64])
@@ -105,20 +67,21 @@ static int store_limits(void)
 	return ret;
 }
 
-/* Apply one stored "NAME:CGPATH VALUE" line. */
+/* Apply one stored "NAME:CGPATH VALUE" line. A CGPATH may hold spaces; a
+ * value never does: it starts after the last one. */
 static void load_line(char *line)
 {
-	char full[512], *value = strchr(line, ' ');
-	enum memcg_limit_kind kind;
-	const char *cgpath;
+	char full[512], *value = strrchr(line, ' ');
+	struct ctl_name cn;
 	struct limit limit;
 
 	if (!value)
 		return;
 	*value++ = '\0';
-	snprintf(full, sizeof(full), PREFIX "%s", line);
-	if (limit_name(full, &kind, &cgpath) || parse_limit(value, &limit) ||
-	    memcg_set_limit(cgpath, kind, &limit))
+	snprintf(full, sizeof(full), CTL_PREFIX "%s", line);
+	if (ctl_parse_name(full, &cn) || cn.kind != CTL_LIMIT ||
+	    parse_limit(value, &limit) ||
+	    memcg_set_limit(cn.cgpath, memcg_kind(cn.limit), &limit))
 		dfs_log(LOG_ERR, "ignoring stored limit %s %s", line, value);
 }
 
@@ -152,7 +115,7 @@ static int control_sync(const char *value, size_t size)
 	char cgpath[CGPATH_MAX];
 	ssize_t nr;
 
-	if (value_string(value, size, cgpath, sizeof(cgpath)) ||
+	if (ctl_parse_value(value, size, cgpath, sizeof(cgpath)) ||
 	    !cg_path_valid(cgpath, strlen(cgpath)))
 		return -EINVAL;
 	if (!strcmp(cgpath, "/"))
@@ -170,7 +133,7 @@ static int control_set_limit(enum memcg_limit_kind kind, const char *cgpath,
 	struct limit limit;
 	int ret;
 
-	if (value_string(value, size, text, sizeof(text)) ||
+	if (ctl_parse_value(value, size, text, sizeof(text)) ||
 	    parse_limit(text, &limit))
 		return -EINVAL;
 	ret = memcg_set_limit(cgpath, kind, &limit);
@@ -183,33 +146,38 @@ static int control_set_limit(enum memcg_limit_kind kind, const char *cgpath,
 
 int control_set(const char *name, const char *value, size_t size)
 {
-	enum memcg_limit_kind kind;
-	const char *cgpath;
-	int ret;
+	struct ctl_name cn;
 
-	if (!strcmp(name, PREFIX "sync"))
+	if (ctl_parse_name(name, &cn))
+		return -EINVAL;
+	switch (cn.kind) {
+	case CTL_SYNC:
 		return control_sync(value, size);
 #ifdef DIRTYFS_FAULT_INJECTION
-	if (!strcmp(name, PREFIX "fault"))
+	case CTL_FAULT:
 		return wb_fault_set(value, size);
 #endif
-	if (!strcmp(name, "user.dirtyfs.stat"))
+	case CTL_USER_STAT:
 		return -EPERM; /* statistics are read-only, for anyone */
-	ret = limit_name(name, &kind, &cgpath);
-	if (ret)
-		return -EINVAL;
-	return control_set_limit(kind, cgpath, value, size);
+	case CTL_LIMIT:
+		return control_set_limit(memcg_kind(cn.limit), cn.cgpath, value,
+					 size);
+	default:
+		return -EINVAL; /* read-only or reserved (fault: test builds) */
+	}
 }
 
+/* Only limits can be removed; any other name has nothing to remove. */
 int control_remove(const char *name)
 {
-	enum memcg_limit_kind kind;
-	const char *cgpath;
-	int ret = limit_name(name, &kind, &cgpath);
+	struct ctl_name cn;
+	int ret = ctl_parse_name(name, &cn);
 
+	if (cn.kind != CTL_LIMIT)
+		return -ENODATA;
 	if (ret)
-		return ret == -EINVAL ? -EINVAL : -ENODATA;
-	ret = memcg_set_limit(cgpath, kind, NULL);
+		return ret;
+	ret = memcg_set_limit(cn.cgpath, memcg_kind(cn.limit), NULL);
 	if (!ret) {
 		store_limits();
 		throttle_kick();
@@ -234,14 +202,13 @@ static int global_stat(char *buf, size_t size)
 	return (size_t)len < size ? len : -ERANGE;
 }
 
-/* Statistics of cgpath; an existing cgroup not tracked yet is tracked. */
+/* Statistics of the valid cgpath; an existing cgroup not tracked yet is
+ * tracked. */
 static int cgroup_stat(const char *cgpath, char *buf, size_t size)
 {
 	cgroup_id_t id;
 	int len;
 
-	if (!cg_path_valid(cgpath, strlen(cgpath)))
-		return -EINVAL;
 	len = memcg_format_stat(cgpath, buf, size);
 	if (len != -ENODATA)
 		return len;
@@ -262,32 +229,39 @@ static int caller_stat(fuse_req_t req, char *buf, size_t size)
 	return ret ? ret : memcg_format_stat(cgpath, buf, size);
 }
 
-static int limit_value(const char *name, char *buf, size_t size)
+static int limit_value(const struct ctl_name *cn, char *buf, size_t size)
 {
-	enum memcg_limit_kind kind;
-	const char *cgpath;
 	struct limit limit;
-	int ret = limit_name(name, &kind, &cgpath);
+	int ret = memcg_get_limit(cn->cgpath, memcg_kind(cn->limit), &limit);
 
-	if (ret)
-		return -ENODATA;
-	ret = memcg_get_limit(cgpath, kind, &limit);
 	return ret ? ret : limit_format(&limit, buf, size);
 }
 
-/* The value of a control name into buf: its length or -errno. */
+/*
+ * The value of a control name into buf: its length or -errno. A limit
+ * name with a malformed CGPATH has no value (ENODATA); a statistics name
+ * with one is an error (EINVAL). Write-only and reserved names: ENODATA.
+ */
 static int control_value(fuse_req_t req, const char *name, char *buf,
 			 size_t size)
 {
-	if (!strcmp(name, PREFIX "stat"))
+	struct ctl_name cn;
+	int ret = ctl_parse_name(name, &cn);
+
+	switch (cn.kind) {
+	case CTL_STAT:
 		return global_stat(buf, size);
-	if (!strncmp(name, PREFIX "stat:", strlen(PREFIX "stat:")))
-		return cgroup_stat(name + strlen(PREFIX "stat:"), buf, size);
-	if (!strcmp(name, "user.dirtyfs.stat"))
+	case CTL_STAT_CGROUP:
+		return ret ? ret : cgroup_stat(cn.cgpath, buf, size);
+	case CTL_USER_STAT:
 		return caller_stat(req, buf, size);
-	if (!strcmp(name, PREFIX "cgroups"))
+	case CTL_CGROUPS:
 		return memcg_format_list(buf, size);
-	return limit_value(name, buf, size);
+	case CTL_LIMIT:
+		return ret ? -ENODATA : limit_value(&cn, buf, size);
+	default:
+		return -ENODATA;
+	}
 }
 
 void control_get(fuse_req_t req, const char *name, size_t size)
@@ -357,17 +331,19 @@ ssize_t control_list(fuse_req_t req, char **list, size_t len)
 	n = memcg_format_limits(text, LIMITS_MAX);
 	for (line = n > 0 ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
+		char *value = strrchr(line, ' ');
 		size_t add;
 
-		*strchr(line, ' ') = '\0';
-		add = strlen(PREFIX) + strlen(line) + 1;
+		if (value)
+			*value = '\0';
+		add = strlen(CTL_PREFIX) + strlen(line) + 1;
 		grown = realloc(*list, (size_t)out + add);
 		if (!grown) {
 			out = -ENOMEM;
 			break;
 		}
 		*list = grown;
-		snprintf(grown + out, add, PREFIX "%s", line);
+		snprintf(grown + out, add, CTL_PREFIX "%s", line);
 		out += (ssize_t)add;
 	}
 	free(text);

@@ -22,9 +22,14 @@ static bool is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Leading decimal digits of s into *out; *end after them. 0/-EINVAL/-ERANGE */
+/*
+ * Leading decimal digits of s into *out; *end after them, also on -ERANGE
+ * (too many for 64 bits), so that the caller can refuse what follows as
+ * malformed first. 0, -EINVAL (no digit) or -ERANGE.
+ */
 static int parse_digits(const char *s, uint64_t *out, const char **end)
 {
+	bool over = false;
 	uint64_t v = 0;
 
 	if (!is_digit(*s))
@@ -33,12 +38,13 @@ static int parse_digits(const char *s, uint64_t *out, const char **end)
 		unsigned int d = (unsigned int)(*s - '0');
 
 		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
+			over = true;
+		else
+			v = v * 10 + d;
 	}
 	*out = v;
 	*end = s;
-	return 0;
+	return over ? -ERANGE : 0;
 }
 
 /* Binary shift of a size suffix, or -1 if c is not one. */
@@ -69,14 +75,14 @@ int parse_size(const char *s, uint64_t *out)
 	int shift = 0;
 	int ret = parse_digits(s, &v, &end);
 
-	if (ret)
+	if (ret == -EINVAL)
 		return ret;
 	if (*end) {
 		shift = suffix_shift(*end);
 		if (shift < 0 || end[1])
 			return -EINVAL;
 	}
-	if (v > UINT64_MAX >> shift)
+	if (ret || v > UINT64_MAX >> shift)
 		return -ERANGE;
 	*out = v << shift;
 	return 0;
@@ -88,11 +94,9 @@ static int parse_percent(const char *s, const char *pct, struct limit *out)
 	uint64_t v;
 	int ret = parse_digits(s, &v, &end);
 
-	if (ret == -ERANGE)
-		return ret;
-	if (ret || end != pct || pct[1])
+	if (ret == -EINVAL || end != pct || pct[1])
 		return -EINVAL;
-	if (v < 1 || v > 100)
+	if (ret || v < 1 || v > 100)
 		return -ERANGE;
 	out->kind = LIMIT_PERCENT;
 	out->value = v;
@@ -126,11 +130,9 @@ int parse_seconds(const char *s, uint64_t *out)
 	uint64_t v;
 	int ret = parse_digits(s, &v, &end);
 
-	if (ret)
-		return ret;
-	if (*end)
+	if (ret == -EINVAL || *end)
 		return -EINVAL;
-	if (v > SECONDS_MAX)
+	if (ret || v > SECONDS_MAX)
 		return -ERANGE;
 	*out = v;
 	return 0;
@@ -338,9 +340,12 @@ int options_parse(struct dfs_options *opts, char *optstr, char *err,
 	while (*s) {
 		char *end = token_end(s);
 		char *next = *end ? end + 1 : end;
-		const struct opt_desc *d = find_option(s);
+		const struct opt_desc *d;
 
+		/* The token ends here before its name is looked up: a name
+		 * without '=' must not run on into the next token. */
 		*end = '\0';
+		d = find_option(s);
 		if (d) {
 			int ret = apply_token(opts, d, s, err, errlen);
 

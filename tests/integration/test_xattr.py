@@ -124,6 +124,19 @@ def test_unknown_reserved_name_on_root(mnt, name):
     expect_errno(errno.EINVAL, os.setxattr, mnt.mnt, name, b"1")
 
 
+def test_newline_in_a_cgpath_is_refused(mnt):
+    """Regression: a limit on a CGPATH with a newline split the one-a-line
+    limit store, and the root's listxattr then crashed the daemon."""
+    name = "trusted.dirtyfs.dirty_limit:/x\ny"
+    expect_errno(errno.EINVAL, os.setxattr, mnt.mnt, name, b"1M")
+    expect_errno(errno.ENODATA, os.getxattr, mnt.mnt, name)
+    expect_errno(errno.EINVAL, os.getxattr, mnt.mnt,
+                 "trusted.dirtyfs.stat:/x\ny")
+    expect_errno(errno.EINVAL, os.setxattr, mnt.mnt, "trusted.dirtyfs.sync",
+                 b"/x\ny")
+    assert not [n for n in os.listxattr(mnt.mnt) if "\n" in n]
+
+
 def test_control_names_never_reach_backing(mnt):
     for name in ("trusted.dirtyfs.foo", "user.dirtyfs.foo"):
         try:

@@ -267,6 +267,11 @@ static void path_valid_cases(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(valid(bad[i]));
 	assert_false(cg_path_valid("/a\0b", 4));
+	/* Regression: a newline split the one-a-line limit store, and the
+	 * root's listxattr then crashed the daemon. No cgroup has one. */
+	assert_false(valid("/a\nb"));
+	assert_false(valid("/a\n"));
+	assert_false(valid("/\n"));
 	assert_false(cg_path_valid("/", 0));
 	assert_non_null(big);
 	big[0] = '/';

@@ -147,6 +147,28 @@ static void seconds_fit_in_nanoseconds(void **state)
 	assert_int_equal(parse_seconds(buf, &v), -ERANGE);
 }
 
+/*
+ * Regression (found by tests/fuzz/fuzz_size_limit.c): digits too many for
+ * 64 bits followed by garbage were "out of range" (-ERANGE) before the
+ * garbage was seen; a malformed value is -EINVAL whatever its digits.
+ */
+static void malformed_beats_overflow(void **state)
+{
+	struct limit l;
+	uint64_t v;
+
+	(void)state;
+	assert_size_err("99999999999999999999x", -EINVAL);
+	assert_size_err("99999999999999999999KB", -EINVAL);
+	assert_size_err("99999999999999999999", -ERANGE);
+	assert_size_err("99999999999999999999K", -ERANGE);
+	assert_int_equal(parse_seconds("99999999999999999999s", &v), -EINVAL);
+	assert_int_equal(parse_seconds("99999999999999999999", &v), -ERANGE);
+	assert_int_equal(parse_limit("99999999999999999999%x", &l), -EINVAL);
+	assert_int_equal(parse_limit("99999999999999999999x", &l), -EINVAL);
+	assert_int_equal(parse_limit("99999999999999999999%", &l), -ERANGE);
+}
+
 static void defaults_match_the_interface(void **state)
 {
 	struct dfs_options o;
@@ -319,6 +341,24 @@ static void parse_errors_name_the_option_and_value(void **state)
 					   "suffix");
 }
 
+/*
+ * Regression (found by tests/fuzz/fuzz_options.c): the name of a token
+ * without '=' was looked up in the text up to the next '=', across the
+ * comma, so "cache_size,ro=1" passed cache_size on to libfuse unchecked
+ * while "ro,cache_size" was refused.
+ */
+static void parse_option_without_value_before_another(void **state)
+{
+	(void)state;
+	assert_parse_error("cache_size,G1=x",
+			   "invalid value '' for option cache_size=: "
+			   "expected a number with an optional K, M, G or T "
+			   "suffix");
+	assert_parse_error("trace,ro,dirty_limit=5%",
+			   "invalid value '' for option trace=: "
+			   "expected a file name");
+}
+
 static void parse_enforces_minimums(void **state)
 {
 	char ok[] = "cache_size=4M,writeback_interval=1";
@@ -360,6 +400,7 @@ int main(void)
 		cmocka_unit_test(limit_rejects_bad_percent_and_text),
 		cmocka_unit_test(seconds_accept_plain_numbers_only),
 		cmocka_unit_test(seconds_fit_in_nanoseconds),
+		cmocka_unit_test(malformed_beats_overflow),
 		cmocka_unit_test(defaults_match_the_interface),
 		cmocka_unit_test(parse_takes_every_option_and_keeps_the_rest),
 		cmocka_unit_test(parse_leaves_foreign_list_untouched),
@@ -369,6 +410,7 @@ int main(void)
 		cmocka_unit_test(parse_drops_empty_tokens),
 		cmocka_unit_test(parse_does_not_match_option_prefixes),
 		cmocka_unit_test(parse_errors_name_the_option_and_value),
+		cmocka_unit_test(parse_option_without_value_before_another),
 		cmocka_unit_test(parse_enforces_minimums),
 		cmocka_unit_test(parse_error_message_is_truncated_safely),
 	};
