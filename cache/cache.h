@@ -109,8 +109,8 @@ struct address_space {
 	bool on_wb_list;
 	struct list_head sync_list; /* on the flusher's sync list */
 	bool on_sync_list;
-	bool in_pass; /* a writeback pass is in flight */
-	unsigned int pass_ios; /* I/Os of that pass not completed */
+	bool in_pass; /* writeback writes are in flight */
+	unsigned int pass_ios; /* how many: flusher thread only */
 	uint64_t wb_index; /* where the next background pass starts */
 	uint64_t nr_towrite; /* pages with PG_TOWRITE */
 	/* Sync generations: callers bump sync_wanted and wait for sync_done

@@ -534,9 +534,9 @@ static struct address_space *pick_from(struct list_head *list)
 		struct address_space *mapping =
 			list_entry(pos, struct address_space, owner_list);
 
-		/* in_pass changes only in the flusher, our caller; dirty
+		/* pass_ios changes only in the flusher, our caller; dirty
 		 * counts need the mapping's lock: try_pass looks at them. */
-		if (mapping->in_pass)
+		if (mapping->pass_ios >= WB_PASS_MAX_IOS)
 			continue;
 		list_move_tail(pos, list);
 		return mapping;

@@ -10,8 +10,7 @@
 #include "../cache/cache.h"
 
 #define WB_RUN_MAX_PAGES 256U /* 1 MiB in one write */
-#define WB_QUEUE_DEPTH 32U /* writes in flight, all mappings together */
-#define WB_PASS_MAX_IOS 8U /* writes of one pass: up to 8 MiB */
+#define WB_QUEUE_DEPTH 64U /* writes in flight, all mappings together */
 
 /* One write of a run of contiguous pages of one mapping. */
 struct wb_io {

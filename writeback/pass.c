@@ -3,9 +3,13 @@
  * Writeback passes over one mapping: which pages go into which writes, and
  * what their completion does to the pages, the sync rounds and the errors.
  *
- * A pass is up to WB_PASS_MAX_IOS writes of contiguous dirty pages; a mapping
- * has at most one pass in flight (in_pass), so a truncate or fallocate only
- * has to wait for it, and a sync round is ordered after it.
+ * A pass adds writes of contiguous dirty pages to a mapping's writes in
+ * flight, up to WB_PASS_MAX_IOS of them (pass_ios), so one file's writeback
+ * keeps the disk busy without a gap between passes. A truncate or fallocate
+ * waits until none is in flight (in_pass). A sync round is tagged only
+ * with none in flight (a failed write makes its pages dirty again, for the
+ * round to take), so background writes stop topping up a mapping that has
+ * a sync wanted: a stream of new dirty data cannot starve an fsync.
  *
  * SYNC ROUNDS (fsync, trusted.dirtyfs.sync, expiry): a caller bumps
  * sync_wanted. The next pass tags every page dirty at that moment PG_TOWRITE
@@ -146,15 +150,18 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 	uint64_t *cursor = reason == WB_REASON_SYNC ? &mapping->sync_index :
 						      &mapping->wb_index;
 	uint64_t index = *cursor;
-	unsigned int nr = 0;
+	unsigned int nr = 0, room = lim->max_ios > mapping->pass_ios ?
+					    lim->max_ios - mapping->pass_ios :
+					    0;
 	bool wrapped = false;
 
-	if (mapping->in_pass || mapping->fd < 0)
+	if (!room || mapping->fd < 0)
 		return 0;
-	if (reason == WB_REASON_BACKGROUND && !lim->ignore_backoff &&
-	    mapping->retry_after_ns > now_ns())
+	if (reason == WB_REASON_BACKGROUND &&
+	    (mapping->sync_wanted > mapping->sync_done ||
+	     (!lim->ignore_backoff && mapping->retry_after_ns > now_ns())))
 		return 0;
-	while (nr < lim->max_ios && !list_empty(free_ios)) {
+	while (nr < room && !list_empty(free_ios)) {
 		struct page *page = pagetree_next(&mapping->pages, &index);
 		struct wb_io *io;
 
@@ -183,7 +190,7 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 	*cursor = index;
 	if (nr) {
 		mapping->in_pass = true;
-		mapping->pass_ios = nr;
+		mapping->pass_ios += nr;
 	}
 	return nr;
 }

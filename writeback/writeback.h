@@ -13,6 +13,9 @@
 
 #include "../cache/cache.h"
 
+/* Writes in flight for one mapping at most: 16 MiB. */
+#define WB_PASS_MAX_IOS 16U
+
 struct writeback_config {
 	uint64_t dirty_expire_ns; /* write data older than this (0: never) */
 	uint64_t interval_ns; /* how often to look for expired data */
