@@ -370,6 +370,18 @@ out:
 	return ret ? ret : (ssize_t)len;
 }
 
+/*
+ * After a size or extent change made in BACKING (lock held): BACKING's
+ * times show it, unless ours (kept while dirty) hide them; and a mapping
+ * the change left clean is handed back to the flusher to release.
+ */
+static void mapping_extent_changed(struct address_space *mapping)
+{
+	if (mapping->times_set)
+		mapping_touch(mapping);
+	writeback_inode_cleaned(mapping);
+}
+
 /* Wait until no writeback pass of this mapping is in flight. */
 static void mapping_wait_pass(struct address_space *mapping)
 {
@@ -402,10 +414,7 @@ int mapping_truncate(struct address_space *mapping, uint64_t size)
 		mapping_zero_page(mapping, size >> PAGE_SHIFT, size % PAGE_SIZE,
 				  PAGE_SIZE);
 	mapping->size_bytes = size;
-	/* BACKING's times show this change, unless ours hide them. */
-	if (mapping->times_set)
-		mapping_touch(mapping);
-	writeback_inode_cleaned(mapping);
+	mapping_extent_changed(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
@@ -466,9 +475,7 @@ int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 		mapping_punch(mapping, (uint64_t)off, end);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > mapping->size_bytes)
 		mapping->size_bytes = end;
-	if (mapping->times_set)
-		mapping_touch(mapping);
-	writeback_inode_cleaned(mapping);
+	mapping_extent_changed(mapping);
 out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;

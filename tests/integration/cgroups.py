@@ -11,10 +11,13 @@ first, retrying briefly while exiting tasks leave.
 """
 import errno
 import itertools
+import json
 import os
 import signal
 import subprocess
 import time
+
+from helpers import NOBODY
 
 SYSFS_CGROUP = "/sys/fs/cgroup"
 V1_MEMORY = os.path.join(SYSFS_CGROUP, "memory")
@@ -57,6 +60,36 @@ def physical_memory():
 def percent_of(value, percent):
     """dirtyfs's resolution of N% of value (memcg.c resolve())."""
     return value // 100 * percent + value % 100 * percent // 100
+
+
+def as_nobody_in(cgroup, fn):
+    """Run fn() in a forked child moved into cgroup, then uid and gid
+    nobody with no supplementary groups. Returns what fn returned (through
+    JSON), or ["errno", N] for an OSError it raised."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(rfd)
+            cgroup.write("cgroup.procs", os.getpid())
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            try:
+                result = fn()
+            except OSError as e:
+                result = ["errno", e.errno]
+            os.write(wfd, json.dumps(result).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as f:
+        out = f.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, "the nobody child failed"
+    return json.loads(out)
 
 
 class Cgroup:

@@ -13,7 +13,6 @@ unmount (a writer held by a daemon that hangs is released by its unmount).
 Tests therefore name `cg` before `dirtyfs`.
 """
 import errno
-import json
 import os
 import re
 import signal
@@ -22,10 +21,10 @@ import time
 
 import pytest
 
-from cgroups import (CgroupSet, percent_of, physical_memory, unified_root,
-                     v1_memory_root)
+from cgroups import (CgroupSet, as_nobody_in, percent_of, physical_memory,
+                     unified_root, v1_memory_root)
 from conftest import REPO, require
-from helpers import (NOBODY, MiB, data, expect_errno, parse_stats, read_file,
+from helpers import (MiB, data, expect_errno, parse_stats, read_file,
                      write_file)
 
 PYTHON = "/usr/bin/python3"
@@ -717,35 +716,6 @@ def test_malformed_cgpath_is_einval(dirtyfs, cgpath):
                  cgpath.encode())
 
 
-def _as_nobody_in(cgroup, fn):
-    """Run fn() in a child moved into cgroup, as uid and gid nobody; returns
-    what it returned (JSON), or ("errno", N) for an OSError."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(rfd)
-            cgroup.write("cgroup.procs", os.getpid())
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            try:
-                result = fn()
-            except OSError as e:
-                result = ["errno", e.errno]
-            os.write(wfd, json.dumps(result).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    with os.fdopen(rfd, "rb") as f:
-        out = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    return json.loads(out)
-
-
 def test_unprivileged_caller_reads_its_own_statistics_only(cg, dirtyfs):
     m = dirtyfs(HOLD)
     a, n = cg.make("A"), cg.make("N")
@@ -768,17 +738,17 @@ def test_unprivileged_caller_reads_its_own_statistics_only(cg, dirtyfs):
     def names():
         return os.listxattr(m.mnt)
 
-    assert _as_nobody_in(n, limit_set) == ["errno", errno.EPERM]
-    assert _as_nobody_in(n, limit_remove) == ["errno", errno.EPERM]
+    assert as_nobody_in(n, limit_set) == ["errno", errno.EPERM]
+    assert as_nobody_in(n, limit_remove) == ["errno", errno.EPERM]
     assert get_limit(m, "dirty_limit", a) == b"67108864"
-    own = parse_stats(_as_nobody_in(n, own_stat).encode())
+    own = parse_stats(as_nobody_in(n, own_stat).encode())
     assert set(own) >= CGROUP_KEYS
     assert own["dirty"] == MiB == stat(m, n)["dirty"]
-    assert _as_nobody_in(n, stat_set) == ["errno", errno.EPERM]
+    assert as_nobody_in(n, stat_set) == ["errno", errno.EPERM]
     expect_errno(errno.EPERM, os.setxattr, m.mnt, "user.dirtyfs.stat", b"1")
 
     listed = "trusted.dirtyfs.dirty_limit:" + a.cgpath
-    assert listed not in _as_nobody_in(n, names)
+    assert listed not in as_nobody_in(n, names)
     assert listed in os.listxattr(m.mnt)
     dump = subprocess.run(["getfattr", "--absolute-names", "-d", "-m",
                            "trusted.dirtyfs", m.mnt], check=True,
@@ -796,7 +766,7 @@ def test_user_stat_set_on_a_root_nobody_may_not_write(cg, dirtyfs):
 
     # The VFS checks write permission on the inode for user.* before the
     # daemon sees the call: EACCES here, EPERM from dirtyfs itself above.
-    assert _as_nobody_in(n, stat_set)[1] in (errno.EPERM, errno.EACCES)
+    assert as_nobody_in(n, stat_set)[1] in (errno.EPERM, errno.EACCES)
 
 
 def test_control_name_errors(cg, dirtyfs):

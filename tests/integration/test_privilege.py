@@ -20,7 +20,7 @@ import subprocess
 
 import pytest
 
-from cgroups import CgroupSet, v1_memory_root
+from cgroups import CgroupSet, as_nobody_in, v1_memory_root
 from conftest import require
 from helpers import (NOBODY, MiB, expect_errno, parse_stats, read_file,
                      run_as, write_file)
@@ -71,26 +71,7 @@ SCRIPT = OPS + "\nprint(json.dumps(run(json.loads(sys.argv[1]))))\n"
 def ops_as_nobody(ops, cgroup):
     """run(ops) in a forked child moved into cgroup, then uid and gid 65534
     with no supplementary groups; its results, through a pipe."""
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            os.close(rfd)
-            cgroup.write("cgroup.procs", os.getpid())
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            os.write(wfd, json.dumps(_ops_ns["run"](ops)).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    with os.fdopen(rfd, "rb") as f:
-        out = f.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, "the nobody child failed"
-    return json.loads(out)
+    return as_nobody_in(cgroup, lambda: _ops_ns["run"](ops))
 
 
 def ops_in_process(cgs, cgroup, prefix, ops):
