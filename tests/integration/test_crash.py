@@ -267,18 +267,25 @@ def in_fuse_request(pid):
         return False
 
 
-def test_unmount_is_refused_while_a_held_writer_has_a_file_open(
-        dirtyfs, writers, cgs):
-    m = dirtyfs(HOLD + ["writeback_bw=256K"])
+def start_held_writer(m, writers, cgs, seed):
+    """A writer in a cgroup limited to 1 MiB of dirty data, started and
+    waited for until it is held over that limit: (cgroup, proc, progress)."""
     t = cgs.make("T")
     os.setxattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + t.cgpath, b"1M")
     proc, progress = writers.start(
-        m.path("held"), 60, 16 * MiB, 0,
+        m.path("held"), seed, 16 * MiB, 0,
         spawn=lambda argv, **kw: cgs.spawn(t, argv, **kw))
-    # 1 MiB of dirty data at most, written back at 256 KiB/s: the writer
-    # spends most of its time with a write held.
     wait_until(lambda: in_fuse_request(proc.pid) and acknowledged(progress)
                >= MiB, LIVENESS_S, "the writer is held over its limit")
+    return t, proc, progress
+
+
+def test_unmount_is_refused_while_a_held_writer_has_a_file_open(
+        dirtyfs, writers, cgs):
+    # 1 MiB of dirty data at most, written back at 256 KiB/s: the writer
+    # spends most of its time with a write held.
+    m = dirtyfs(HOLD + ["writeback_bw=256K"])
+    t, proc, progress = start_held_writer(m, writers, cgs, 60)
     stats = os.getxattr(m.mnt, "trusted.dirtyfs.stat:" + t.cgpath).decode()
     assert "throttle_events 0\n" not in stats, stats
 
@@ -307,13 +314,7 @@ def test_unmount_is_refused_while_a_held_writer_has_a_file_open(
 def test_sigterm_releases_a_held_writer_and_writes_back_what_it_wrote(
         dirtyfs, writers, cgs):
     m = dirtyfs(HOLD + ["writeback_bw=1M"])
-    t = cgs.make("T")
-    os.setxattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + t.cgpath, b"1M")
-    proc, progress = writers.start(
-        m.path("held"), 61, 16 * MiB, 0,
-        spawn=lambda argv, **kw: cgs.spawn(t, argv, **kw))
-    wait_until(lambda: in_fuse_request(proc.pid) and acknowledged(progress)
-               >= MiB, LIVENESS_S, "the writer is held over its limit")
+    _, proc, progress = start_held_writer(m, writers, cgs, 61)
 
     assert m.terminate(signal.SIGTERM) == 0
     out = writers.finish(proc)
