@@ -125,6 +125,8 @@ class Mount:
     def start(self):
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        env.setdefault("LSAN_OPTIONS", "print_suppressions=0:suppressions="
+                       + os.path.join(REPO, "tests", "lsan.supp"))
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
         with open(self.work.log, "wb") as log:
             self.proc = subprocess.Popen(
