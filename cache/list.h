@@ -42,12 +42,6 @@ static inline void list_add_tail(struct list_head *n, struct list_head *h)
 	list_add_between(n, h->prev, h);
 }
 
-/* Insert n at the head of h. */
-static inline void list_add(struct list_head *n, struct list_head *h)
-{
-	list_add_between(n, h, h->next);
-}
-
 /* Unlink e and leave it pointing to itself, so list_empty(e) holds. */
 static inline void list_del_init(struct list_head *e)
 {

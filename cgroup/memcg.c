@@ -721,11 +721,6 @@ static const char *const limit_names[2] = {
 	[MEMCG_BACKGROUND] = "dirty_background_limit",
 };
 
-const char *memcg_limit_name(enum memcg_limit_kind kind)
-{
-	return limit_names[kind];
-}
-
 int memcg_format_limits(char *buf, size_t size)
 {
 	struct memcg *m, *tmp;

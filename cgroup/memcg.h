@@ -138,8 +138,6 @@ bool memcg_exists(const char *cgpath);
 int memcg_format_stat(const char *cgpath, char *buf, size_t size);
 /* The tracked CGPATHs, one a line. Length or -ERANGE. */
 int memcg_format_list(char *buf, size_t size);
-/* "dirty_limit" or "dirty_background_limit". */
-const char *memcg_limit_name(enum memcg_limit_kind kind);
 /* Every limit set, as "NAME:CGPATH VALUE\n" lines for persistence and
  * listxattr. Length or -ERANGE. */
 int memcg_format_limits(char *buf, size_t size);

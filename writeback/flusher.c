@@ -89,19 +89,29 @@ bool writeback_mark_inode_dirty(struct address_space *mapping)
 	return true;
 }
 
-/* Ask for a sync round of mapping (its lock held); the generation to wait
- * for, or 0 if there is nothing to write. */
-static uint64_t sync_request(struct address_space *mapping)
+/* Want one more sync round of mapping and queue it for the flusher
+ * (mapping->lock and the list lock held); the generation to wait for. */
+static uint64_t sync_round_want(struct address_space *mapping)
 {
-	if (!mapping->nr_dirty && !mapping->in_pass)
-		return 0;
-	pthread_mutex_lock(&fl.lock);
 	if (!mapping->on_sync_list) {
 		list_add_tail(&mapping->sync_list, &fl.sync);
 		mapping->on_sync_list = true;
 	}
-	pthread_mutex_unlock(&fl.lock);
 	return ++mapping->sync_wanted;
+}
+
+/* Ask for a sync round of mapping (its lock held); the generation to wait
+ * for, or 0 if there is nothing to write. */
+static uint64_t sync_request(struct address_space *mapping)
+{
+	uint64_t gen;
+
+	if (!mapping->nr_dirty && !mapping->in_pass)
+		return 0;
+	pthread_mutex_lock(&fl.lock);
+	gen = sync_round_want(mapping);
+	pthread_mutex_unlock(&fl.lock);
+	return gen;
 }
 
 void writeback_inode_cleaned(struct address_space *mapping)
@@ -111,12 +121,8 @@ void writeback_inode_cleaned(struct address_space *mapping)
 	/* Only the flusher takes it off its lists: an empty sync round gets
 	 * it looked at (and released) on its next turn. */
 	pthread_mutex_lock(&fl.lock);
-	if (!mapping->on_sync_list) {
-		list_add_tail(&mapping->sync_list, &fl.sync);
-		mapping->on_sync_list = true;
-	}
+	sync_round_want(mapping);
 	pthread_mutex_unlock(&fl.lock);
-	mapping->sync_wanted++;
 	writeback_kick();
 }
 
@@ -436,13 +442,8 @@ static void expire_tick(void)
 		if (pthread_mutex_trylock(&m->lock))
 			continue;
 		if (m->dirtied_when_ns + expire <= now && m->nr_dirty &&
-		    m->sync_wanted == m->sync_done) {
-			m->sync_wanted++;
-			if (!m->on_sync_list) {
-				list_add_tail(&m->sync_list, &fl.sync);
-				m->on_sync_list = true;
-			}
-		}
+		    m->sync_wanted == m->sync_done)
+			sync_round_want(m);
 		pthread_mutex_unlock(&m->lock);
 	}
 	pthread_mutex_unlock(&fl.lock);
