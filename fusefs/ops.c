@@ -4,10 +4,6 @@
  */
 #include "fusefs.h"
 
-/* 1 MiB writes: the most the kernel sends (FUSE_MAX_PAGES), and the most
- * libfuse's request buffer holds. */
-#define DFS_MAX_WRITE (1U << 20)
-
 void dfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
