@@ -48,6 +48,7 @@ static struct {
 	struct memcg **by_id; /* id -> memcg, NULL for a free id */
 	size_t nr_ids;
 	struct list_head over_set; /* over their background limit */
+	size_t nr_over; /* on over_set: a choice never counts the list */
 	struct list_head shared; /* mappings owned by CGROUP_SHARED */
 	uint64_t nr_shared;
 } reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -353,6 +354,7 @@ static bool memcg_check_background(struct memcg *m)
 		return false;
 	m->over_bg = true;
 	list_add_tail(&m->over, &reg.over_set);
+	reg.nr_over++;
 	trace_event("cgroup_over_background cgroup=%s dirty=%llu", m->path,
 		    (unsigned long long)dirty);
 	return true;
@@ -569,6 +571,7 @@ static bool memcg_still_over(struct memcg *m)
 	if (m->nr_dirty * PAGE_SIZE > limit_bytes(m, MEMCG_BACKGROUND))
 		return true;
 	list_del_init(&m->over);
+	reg.nr_over--;
 	m->over_bg = false;
 	trace_event("cgroup_under_background cgroup=%s", m->path);
 	return false;
@@ -581,7 +584,7 @@ struct address_space *memcg_next_writeback(void)
 
 	pthread_mutex_lock(&reg.lock);
 	/* Each cgroup in the set is looked at once, in turn. */
-	for (n = count_list(&reg.over_set); n && !mapping; n--) {
+	for (n = reg.nr_over; n && !mapping; n--) {
 		struct memcg *m =
 			list_first_entry(&reg.over_set, struct memcg, over);
 
@@ -768,8 +771,10 @@ void memcg_reap(void)
 	HASH_ITER(hh, reg.by_path, m, tmp) {
 		if (!memcg_reapable(m))
 			continue;
-		if (m->over_bg)
+		if (m->over_bg) {
 			list_del_init(&m->over);
+			reg.nr_over--;
+		}
 		m->parent->nr_children--;
 		reg.by_id[m->id] = NULL;
 		HASH_DEL(reg.by_path, m);
