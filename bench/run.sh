@@ -21,7 +21,7 @@ T_START=$(now_s)
 ROUNDS=${BENCH_ROUNDS:-3}
 QUICK=${BENCH_QUICK:-0}
 RESULTS=${BENCH_RESULTS:-bench/results}
-WORKLOADS="seq rand read meta drain iso thr"
+WORKLOADS="seq rand read meta drain iso thr scale"
 ONLY=${BENCH_ONLY:-$WORKLOADS}
 
 # Sizes. The full sizes fit the 15-minute budget on a 2-vCPU machine;
@@ -29,9 +29,11 @@ ONLY=${BENCH_ONLY:-$WORKLOADS}
 if [ "$QUICK" = 1 ]; then
 	SEQ_SIZE=128M RAND_FILE=64M RAND_RUNTIME=2 META_N=1000
 	DRAIN_SIZE=256M ISO_SECONDS=3 THR_SECONDS=1 M_CACHE=1G
+	SCALE_CGROUPS=100 SCALE_FILES=2
 else
 	SEQ_SIZE=1G RAND_FILE=256M RAND_RUNTIME=4 META_N=5000
 	DRAIN_SIZE=2G ISO_SECONDS=8 THR_SECONDS=2 M_CACHE=5G
+	SCALE_CGROUPS=1000 SCALE_FILES=5
 fi
 ISO_INTERVAL_US=488     # 4 KiB every 488 us: 8 MiB/s
 ISO_REGION=$((64 << 20))
@@ -39,12 +41,19 @@ ISO_NB_WRITERS=16
 ISO_NB_LIMIT=32M ISO_NB_BG=16M ISO_BW=64M
 KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
+# 9: one writer process per cgroup, SCALE_FILES files of SCALE_BYTES each;
+# per-cgroup limits that each process's files go over. SCALE_CGROUPS x
+# SCALE_FILES dirty files: 5,000, not issue 5's 100,000, because the daemon
+# holds a descriptor per looked-up inode and up to two more per dirty file,
+# and RLIMIT_NOFILE's hard limit here is 20,000 (README.md, results.md).
+SCALE_BYTES=65536 SCALE_JOBS=4 SCALE_LIMIT=512K SCALE_BG=256K
+PICK_CALLS=1000000
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench: run as root (FUSE mounts, cgroups, sysctls)" >&2
 	exit 1
 fi
-for tool in fio gnuplot setfattr getfattr fusermount3 cc "$PY"; do
+for tool in fio gnuplot setfattr getfattr fusermount3 cc valgrind "$PY"; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "bench: $tool is missing; scripts/deps.sh installs it" >&2
 		exit 1
@@ -67,7 +76,7 @@ trap 'log "interrupted"; exit 130' INT TERM
 
 RAW=$RESULTS/raw
 rm -rf "$RAW"
-mkdir -p "$RAW"/{fio,iso,thr,logs} || exit 1
+mkdir -p "$RAW"/{fio,iso,thr,scale,logs} || exit 1
 echo "workload,variant,round,key,value" >"$RAW/measurements.csv"
 : >"$RAW/status.txt"
 : >"$RAW/notes.txt"
@@ -76,6 +85,13 @@ BIN_DIR=build/bench
 mkdir -p "$BIN_DIR"
 cc -O2 -Wall -Wextra -o "$BIN_DIR/victim" bench/victim.c || exit 1
 cc -O2 -Wall -Wextra -o "$BIN_DIR/meta" bench/meta.c || exit 1
+cc -O2 -Wall -Wextra -o "$BIN_DIR/scale" bench/scale.c || exit 1
+# pick links the daemon's own registry (the objects `make` built).
+cc -O2 -g -Wall -Wextra -D_GNU_SOURCE -pthread $(pkg-config --cflags fuse3) \
+	-o "$BIN_DIR/pick" bench/pick.c build/obj/cgroup/memcg.o \
+	build/obj/cgroup/procfs.o build/obj/cgroup/memlimit.o \
+	build/obj/cgroup/pacing.o build/obj/cgroup/trace.o \
+	build/obj/fusefs/options.o -lcgroup || exit 1
 
 note() { echo "$*" >>"$RAW/notes.txt"; }
 
@@ -83,12 +99,12 @@ NOFILE_HARD=$(ulimit -Hn)
 {
 	[ "$QUICK" = 1 ] &&
 		echo "- BENCH_QUICK=1: development sizes, not the issue's."
-	echo "- 4. metadata: $META_N files, not 100,000. dirtyfs keeps three" \
-		"descriptors (O_PATH, O_RDWR, O_DIRECT) open for every file the" \
-		"kernel has looked up, until the kernel forgets it, and does not" \
-		"raise its RLIMIT_NOFILE; here the hard limit is $NOFILE_HARD and" \
-		"root cannot raise it (no CAP_SYS_RESOURCE), so creates fail with" \
-		"EMFILE at about $((NOFILE_HARD / 3)) cached files."
+	echo "- 4. metadata: $META_N files, not 100,000. dirtyfs keeps an" \
+		"O_PATH descriptor open for every file the kernel has looked up," \
+		"until the kernel forgets it, and two more (O_RDWR, O_DIRECT)" \
+		"while a file is open or has dirty data, and does not raise its" \
+		"RLIMIT_NOFILE; here the hard limit is $NOFILE_HARD and root" \
+		"cannot raise it (no CAP_SYS_RESOURCE)."
 	[ "$DRAIN_SIZE" = 2G ] || echo "- 5. draining: $DRAIN_SIZE, not 2 GiB."
 	[ "$SEQ_SIZE" = 1G ] || echo "- 1. sequential writes: $SEQ_SIZE, not 1 GiB."
 	echo "- 6. victim runs of $ISO_SECONDS s (about" \
@@ -96,9 +112,11 @@ NOFILE_HARD=$(ulimit -Hn)
 		"run's p99.99 rests on its two or three slowest writes."
 	echo "- 8. memory: $SEQ_SIZE cached in one file written in 1 MiB" \
 		"requests (dirtyfs's cache pages are 4 KiB), not many small files."
-	echo "- 9. scale (1,000 cgroups, 100,000 dirty files): not run; it does" \
-		"not fit the time budget, and 100,000 cached files exceed the" \
-		"descriptor limit above."
+	echo "- 9. scale: $SCALE_CGROUPS cgroups and" \
+		"$((SCALE_CGROUPS * SCALE_FILES)) dirty files, not 100,000: up" \
+		"to three descriptors per dirty file (above) against the hard" \
+		"limit of $NOFILE_HARD. The choice of the next inode is shown" \
+		"at 100,000 dirty inodes by bench/pick.c, without FUSE."
 } >"$RAW/scaled.txt"
 
 # --- machine -----------------------------------------------------------
@@ -526,6 +544,77 @@ w_thr() {
 		"$WORK/t.mnt" "$CG_THR" throttle_events)"
 }
 
+# --- 9: scale -----------------------------------------------------------
+
+# The flusher's choice of the next inode: instructions per
+# memcg_next_writeback() (callgrind: deterministic) and nanoseconds per call,
+# for 1 and 1,000 cgroups over their limits and 1,000 to 100,000 dirty
+# inodes.
+scale_pick() {
+	local nc ni out ir
+	for nc in 1 1000; do
+		for ni in 1000 10000 100000; do
+			out=$("$BIN_DIR/pick" $nc $ni $PICK_CALLS) || return 1
+			echo "$out" >>"$RAW/scale/pick.txt"
+			record pick "c$nc-i$ni" 1 ns "$(echo "$out" |
+				sed 's/.*ns_per_pick=//')"
+			valgrind --tool=callgrind --collect-atstart=no \
+				--toggle-collect=memcg_next_writeback \
+				--callgrind-out-file="$RAW/scale/pick-c$nc-i$ni.cg" \
+				"$BIN_DIR/pick" $nc $ni 10000 >/dev/null 2>&1 ||
+				return 1
+			ir=$(awk '/^totals:/ { print $2 / 10000 }' \
+				"$RAW/scale/pick-c$nc-i$ni.cg")
+			record pick "c$nc-i$ni" 1 ir "$ir"
+		done
+	done
+}
+
+# One scale run: VARIANT (one|many) ROUND. The same processes write the
+# same files; only the cgroups they are in differ.
+scale_run() {
+	local out
+	mkdir "$SCALE_MNT/d" || return 1
+	out=$(timeout 600 "$BIN_DIR/scale" "$SCALE_MNT/d" "$WORK/scale-$1.txt" \
+		"$SCALE_CGROUPS" "$SCALE_FILES" "$SCALE_BYTES" "$SCALE_JOBS") ||
+		return 1
+	echo "$1 r$2 $out" >>"$RAW/scale/runs.txt"
+	[ "$2" = 0 ] || record scale "$1" "$2" MBps "${out##*MBps=}"
+	# Untimed: start the next run clean and empty.
+	dfs_sync "$SCALE_MNT" && rm -rf "$SCALE_MNT/d"
+}
+
+w_scale() {
+	local i r v mnt=$WORK/s.mnt
+	scale_pick || return 1
+	dfs_mount "$WORK/s.back" "$mnt" "$RAW/logs/scale.log" \
+		"cache_size=1G" || return 1
+	SCALE_MNT=$mnt
+	cg_make "$TAG.one" || return 1
+	echo "$CGROOT$CG" >"$WORK/scale-one.txt"
+	setfattr -n "trusted.dirtyfs.dirty_limit:$CG" \
+		-v $((SCALE_CGROUPS * ${SCALE_LIMIT%K}))K "$mnt" &&
+		setfattr -n "trusted.dirtyfs.dirty_background_limit:$CG" \
+			-v $((SCALE_CGROUPS * ${SCALE_BG%K}))K "$mnt" || return 1
+	: >"$WORK/scale-many.txt"
+	for ((i = 0; i < SCALE_CGROUPS; i++)); do
+		cg_make "$TAG.s$i" || return 1
+		echo "$CGROOT$CG" >>"$WORK/scale-many.txt"
+		setfattr -n "trusted.dirtyfs.dirty_limit:$CG" -v $SCALE_LIMIT \
+			"$mnt" &&
+			setfattr -n "trusted.dirtyfs.dirty_background_limit:$CG" \
+				-v $SCALE_BG "$mnt" || return 1
+	done
+	for ((r = 0; r <= ROUNDS; r++)); do # round 0: warm-up
+		for v in one many; do
+			scale_run $v $r || return 1
+		done
+	done
+	note "scale: $SCALE_CGROUPS processes x $SCALE_FILES files of" \
+		"$SCALE_BYTES bytes, $SCALE_JOBS at a time; the daemon had" \
+		"$(ls "/proc/$DFS_PID/fd" | wc -l) descriptors open at the end"
+}
+
 # --- driver ------------------------------------------------------------
 
 FAILED=0
@@ -566,6 +655,7 @@ run_workload meta w_meta
 run_workload drain w_drain
 run_workload iso w_iso
 run_workload thr w_thr
+run_workload scale w_scale
 
 # Unmount everything now, to check each daemon exits 0 with a clean log.
 for i in "${!MOUNTS[@]}"; do
@@ -598,7 +688,9 @@ BENCH_ROUNDS=$ROUNDS RUNTIME_S=$RUNTIME_S SEQ_SIZE=$SEQ_SIZE \
 	DRAIN_SIZE=$DRAIN_SIZE ISO_SECONDS=$ISO_SECONDS THR_SECONDS=$THR_SECONDS \
 	THR_LIMIT=$THR_LIMIT THR_BG=$THR_BG THR_BW=$THR_BW \
 	ISO_NB_LIMIT=$ISO_NB_LIMIT ISO_NB_BG=$ISO_NB_BG ISO_BW=$ISO_BW \
-	M_OPTS=$M_OPTS \
+	M_OPTS=$M_OPTS SCALE_CGROUPS=$SCALE_CGROUPS SCALE_FILES=$SCALE_FILES \
+	SCALE_BYTES=$SCALE_BYTES SCALE_JOBS=$SCALE_JOBS SCALE_LIMIT=$SCALE_LIMIT \
+	SCALE_BG=$SCALE_BG PICK_CALLS=$PICK_CALLS \
 	"$PY" bench/report.py "$RESULTS" || FAILED=1
 log "results: $RESULTS/results.md (${RUNTIME_S} s)"
 [ "$FAILED" = 0 ] || log "some workload BROKE: see $RAW/status.txt"
