@@ -63,7 +63,6 @@ struct address_space;
 struct page {
 	uint64_t index; /* page number in the file */
 	struct address_space *mapping; /* NULL while in the free pool */
-	char *data; /* PAGE_SIZE bytes, page-aligned */
 	struct list_head lru; /* pool LRU (clean, idle) or free list */
 	uint32_t flags; /* enum page_flags, under mapping->lock */
 	cgroup_id_t cgroup; /* charged to this cgroup while dirty */
@@ -240,6 +239,9 @@ off_t mapping_lseek(struct address_space *mapping, off_t off, int whence);
 void mapping_set_times(struct address_space *mapping,
 		       const struct timespec *mtime,
 		       const struct timespec *ctime);
+
+/* The page's PAGE_SIZE bytes of data, page-aligned. */
+char *page_address(const struct page *page);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);

@@ -228,7 +228,7 @@ static int mapping_get_page(struct address_space *mapping,
 	mapping->nr_pages++;
 	/* A partial write needs the rest of the page as it is now. */
 	if (from > 0 || to < PAGE_SIZE) {
-		ret = backing_read(mapping, page->data, PAGE_SIZE,
+		ret = backing_read(mapping, page_address(page), PAGE_SIZE,
 				   index << PAGE_SHIFT);
 		if (ret) {
 			pagetree_delete(&mapping->pages, index);
@@ -271,7 +271,7 @@ static ssize_t mapping_copy_in(struct address_space *mapping,
 				       from + n, &page);
 		if (ret)
 			break;
-		memcpy(page->data + from, buf + done, n);
+		memcpy(page_address(page) + from, buf + done, n);
 		was_dirty = !page_mark_dirty(page);
 		dirtied += !was_dirty;
 		memcg_dirty_page(page, cgroup, was_dirty);
@@ -362,7 +362,7 @@ ssize_t mapping_read(struct address_space *mapping, char *buf, size_t len,
 		if (stop > end)
 			stop = end;
 		memcpy(buf + (pos - (uint64_t)off),
-		       page->data + (pos % PAGE_SIZE), stop - pos);
+		       page_address(page) + (pos % PAGE_SIZE), stop - pos);
 		pos = stop;
 	}
 out:
@@ -396,7 +396,7 @@ static void mapping_zero_page(struct address_space *mapping, uint64_t index,
 	struct page *page = pagetree_lookup(&mapping->pages, index);
 
 	if (page && to > from)
-		memset(page->data + from, 0, to - from);
+		memset(page_address(page) + from, 0, to - from);
 }
 
 int mapping_truncate(struct address_space *mapping, uint64_t size)
@@ -444,7 +444,7 @@ static void mapping_punch(struct address_space *mapping, uint64_t start,
 		size_t to = end - pstart < PAGE_SIZE ? end - pstart : PAGE_SIZE;
 
 		if (page->flags & PG_DIRTY) {
-			memset(page->data + from, 0, to - from);
+			memset(page_address(page) + from, 0, to - from);
 		} else {
 			pagetree_delete(&mapping->pages, index);
 			mapping->nr_pages--;

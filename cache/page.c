@@ -6,27 +6,26 @@
  *
  * A page is in exactly one of: the free list; a request's batch; a mapping's
  * tree and the LRU (clean and idle, evictable); a mapping's tree only (dirty
- * or under writeback). Pages are carved from chunks that are never returned while
- * mounted, so a page's memory is touched for the first time only once.
+ * or under writeback). The pages' data and their struct pages are two
+ * mappings of cache_size's worth made at mount: reserved, not touched until
+ * a page is first carved, and never returned while mounted, so a page's
+ * memory is faulted in only once (first touch is slow on virtual machines)
+ * and costs nothing beyond its struct page (no allocator header, no data
+ * pointer: page_address() is the page's place in the pool).
  */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../cgroup/memcg.h"
 #include "../writeback/writeback.h"
 #include "cache.h"
 
-#define CHUNK_PAGES 256U /* 1 MiB of data per allocation */
+#define CHUNK_PAGES 256U /* pages carved onto the free list at a time */
 /* A waiting reserver looks again this often, in case a wake-up was lost. */
 #define RESERVE_RECHECK_NS (50 * 1000 * 1000L)
-
-struct page_chunk {
-	struct page_chunk *next;
-	struct page *pages; /* CHUNK_PAGES structs */
-	char *data; /* CHUNK_PAGES * PAGE_SIZE bytes */
-};
 
 /* The pool's state has this one owner and this one lock. */
 struct page_pool {
@@ -34,12 +33,13 @@ struct page_pool {
 	pthread_cond_t space; /* signalled when pages become free/clean */
 	uint64_t limit_pages; /* cache_size / PAGE_SIZE */
 	uint64_t nr_taken; /* pages in mappings' trees or in batches */
-	uint64_t nr_carved; /* pages ever carved from chunks */
+	uint64_t nr_carved; /* pages[0 .. nr_carved) are in use */
 	unsigned int nr_waiters; /* threads in cache_reserve() waiting */
 	int stuck_err; /* writeback cannot make progress: errno */
 	struct list_head free; /* free pages */
 	struct list_head lru; /* clean idle pages, oldest first */
-	struct page_chunk *chunks;
+	struct page *pages; /* limit_pages of them; immutable after init */
+	char *data; /* limit_pages * PAGE_SIZE bytes; likewise */
 	/* Read without the lock by statistics and thresholds. */
 	_Atomic uint64_t nr_dirty, nr_writeback, written_bytes;
 	_Atomic uint64_t background_pages;
@@ -57,17 +57,46 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* An anonymous mapping of size bytes, reserved but untouched; NULL if the
+ * address space has no room. */
+static void *pool_map(size_t size)
+{
+	const int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+	/* cppcheck-suppress invalidFunctionArg ; fd -1 with MAP_ANONYMOUS */
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	return p;
+}
+
+static void pool_unmap(void)
+{
+	if (pool.pages)
+		munmap(pool.pages, pool.limit_pages * sizeof(struct page));
+	if (pool.data)
+		munmap(pool.data, pool.limit_pages * PAGE_SIZE);
+	pool.pages = NULL;
+	pool.data = NULL;
+}
+
 int cache_init(uint64_t cache_bytes)
 {
 	pthread_condattr_t attr;
 
 	if (cache_bytes < CACHE_SIZE_MIN)
 		return -EINVAL;
+	pool.limit_pages = cache_bytes / PAGE_SIZE;
+	pool.pages = pool_map(pool.limit_pages * sizeof(struct page));
+	pool.data = pool_map(pool.limit_pages * PAGE_SIZE);
+	if (!pool.pages || !pool.data) {
+		pool_unmap();
+		return -ENOMEM;
+	}
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&pool.space, &attr);
 	pthread_condattr_destroy(&attr);
-	pool.limit_pages = cache_bytes / PAGE_SIZE;
 	INIT_LIST_HEAD(&pool.free);
 	INIT_LIST_HEAD(&pool.lru);
 	pool.background_pages = pool.limit_pages / 2;
@@ -76,43 +105,27 @@ int cache_init(uint64_t cache_bytes)
 
 void cache_exit(void)
 {
-	while (pool.chunks) {
-		struct page_chunk *c = pool.chunks;
-
-		pool.chunks = c->next;
-		free(c->data);
-		free(c->pages);
-		free(c);
-	}
+	pool_unmap();
 	pthread_cond_destroy(&pool.space);
 }
 
-/* Carve a new chunk onto the free list. Pool lock held. */
+char *page_address(const struct page *page)
+{
+	return pool.data + (size_t)(page - pool.pages) * PAGE_SIZE;
+}
+
+/* Carve the next pages onto the free list. Pool lock held. */
 static int pool_grow(void)
 {
 	uint64_t left = pool.limit_pages - pool.nr_carved;
-	unsigned int n = left < CHUNK_PAGES ? (unsigned int)left : CHUNK_PAGES;
-	struct page_chunk *c = calloc(1, sizeof(*c));
+	uint64_t n = left < CHUNK_PAGES ? left : CHUNK_PAGES;
 
-	if (!c || n == 0)
-		goto fail;
-	c->pages = calloc(n, sizeof(struct page));
-	if (!c->pages ||
-	    posix_memalign((void **)&c->data, PAGE_SIZE, n * PAGE_SIZE))
-		goto fail;
-	for (unsigned int i = 0; i < n; i++) {
-		c->pages[i].data = c->data + (size_t)i * PAGE_SIZE;
-		list_add_tail(&c->pages[i].lru, &pool.free);
-	}
+	if (n == 0)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < n; i++)
+		list_add_tail(&pool.pages[pool.nr_carved + i].lru, &pool.free);
 	pool.nr_carved += n;
-	c->next = pool.chunks;
-	pool.chunks = c;
 	return 0;
-fail:
-	if (c)
-		free(c->pages);
-	free(c);
-	return -ENOMEM;
 }
 
 /* Evict one clean page from the LRU. Pool lock held; the mapping lock can

@@ -133,7 +133,7 @@ static void wb_fill_io(struct address_space *mapping, struct wb_io *io,
 			break;
 		page_start_writeback(page);
 		io->pages[io->nr_pages] = page;
-		io->iov[io->nr_pages].iov_base = page->data;
+		io->iov[io->nr_pages].iov_base = page_address(page);
 		io->iov[io->nr_pages].iov_len = len;
 		io->nr_pages++;
 		io->bytes += len;
