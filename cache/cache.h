@@ -74,6 +74,9 @@ struct address_space_operations {
 	 * iput may free the mapping: never call it with mapping->lock held. */
 	void (*ihold)(struct address_space *mapping);
 	void (*iput)(struct address_space *mapping);
+	/* The inode's O_PATH descriptor, to open the data fds from; valid
+	 * while a reference is held. */
+	int (*path_fd)(struct address_space *mapping);
 };
 
 /* One regular file's cached data; embedded in the fusefs inode. */
@@ -85,9 +88,10 @@ struct address_space {
 	/* BACKING data descriptors, opened by mapping_open_backing(). fd is
 	 * buffered O_RDWR (or O_RDONLY); fd_direct is O_DIRECT, or -1 where
 	 * BACKING refuses O_DIRECT. They are closed once the mapping is idle:
-	 * no user, nothing dirty or in flight, times restored (a descriptor
-	 * limit of tens of thousands must not bound how many files the kernel
-	 * may keep looked up). */
+	 * no user, nothing in flight, times restored or still to be by a
+	 * later pass (a descriptor limit of tens of thousands must not bound
+	 * how many files the kernel may keep looked up, or how many may be
+	 * dirty). Writeback opens them for each pass it builds. */
 	int fd;
 	int fd_direct;
 	bool writable; /* fd was opened O_RDWR */
@@ -210,6 +214,9 @@ void mapping_destroy(struct address_space *mapping);
 /* Open the backing data fds from an O_PATH descriptor if they are not, and
  * count a user of them. 0 or -errno (then no user is counted). */
 int mapping_open_backing(struct address_space *mapping, int path_fd);
+/* Open them without counting a user (mapping->lock held): writeback's, for
+ * the pass it builds; closed again when the mapping is idle. 0 or -errno. */
+int mapping_open_fds(struct address_space *mapping, int path_fd);
 /* Drop a user; the fds close if the mapping is idle. */
 void mapping_release_backing(struct address_space *mapping);
 /* Close the fds if nobody needs them (mapping->lock held). */

@@ -82,42 +82,54 @@ static int reopen(int path_fd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-int mapping_open_backing(struct address_space *mapping, int path_fd)
+int mapping_open_fds(struct address_space *mapping, int path_fd)
 {
 	struct stat st;
-	int ret = 0;
 
-	pthread_mutex_lock(&mapping->lock);
 	if (mapping->fd >= 0)
-		goto out;
+		return 0;
 	mapping->fd = reopen(path_fd, O_RDWR);
 	mapping->writable = mapping->fd >= 0;
 	/* A running executable (ETXTBSY) can still be read. */
 	if (mapping->fd < 0)
 		mapping->fd = reopen(path_fd, O_RDONLY);
 	if (mapping->fd < 0 || fstat(mapping->fd, &st)) {
-		ret = -errno;
+		int err = -errno;
+
 		if (mapping->fd >= 0)
 			close(mapping->fd);
 		mapping->fd = -1;
-		goto out;
+		return err;
 	}
 	/* Where BACKING refuses O_DIRECT, writeback stays buffered. */
 	if (mapping->writable)
 		mapping->fd_direct = reopen(path_fd, O_RDWR | O_DIRECT);
-	mapping->size_bytes = (uint64_t)st.st_size;
-	mapping->size_known = true;
-out:
+	/* While dirty, the size is ours (it includes unwritten data). */
+	if (!mapping->size_known) {
+		mapping->size_bytes = (uint64_t)st.st_size;
+		mapping->size_known = true;
+	}
+	return 0;
+}
+
+int mapping_open_backing(struct address_space *mapping, int path_fd)
+{
+	int ret;
+
+	pthread_mutex_lock(&mapping->lock);
+	ret = mapping_open_fds(mapping, path_fd);
 	if (!ret)
 		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
 }
 
+/* Dirty data does not keep the fds open: writeback opens them again for
+ * each pass, so a descriptor limit bounds open files, not dirty ones. */
 void mapping_close_if_idle(struct address_space *mapping)
 {
-	if (mapping->fd < 0 || mapping->nr_users || mapping->nr_dirty ||
-	    mapping->nr_writeback || mapping->in_pass || mapping->times_set)
+	if (mapping->fd < 0 || mapping->nr_users || mapping->nr_writeback ||
+	    mapping->in_pass || (mapping->times_set && !mapping->nr_dirty))
 		return;
 	close(mapping->fd);
 	if (mapping->fd_direct >= 0)
@@ -125,7 +137,8 @@ void mapping_close_if_idle(struct address_space *mapping)
 	mapping->fd = -1;
 	mapping->fd_direct = -1;
 	/* Clean: BACKING has the size; it is read again at the next open. */
-	mapping->size_known = false;
+	if (!mapping->nr_dirty)
+		mapping->size_known = false;
 }
 
 void mapping_release_backing(struct address_space *mapping)

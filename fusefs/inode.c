@@ -42,9 +42,15 @@ static void aops_iput(struct address_space *mapping)
 	inode_unref(mapping_inode(mapping));
 }
 
+static int aops_path_fd(struct address_space *mapping)
+{
+	return mapping_inode(mapping)->path_fd;
+}
+
 const struct address_space_operations dfs_aops = {
 	.ihold = aops_ihold,
 	.iput = aops_iput,
+	.path_fd = aops_path_fd,
 };
 
 /* A new inode for the backing object at fd (taken over), one reference. */

@@ -143,6 +143,35 @@ static void wb_fill_io(struct address_space *mapping, struct wb_io *io,
 		 !(page->flags & PG_WRITEBACK) && len == PAGE_SIZE);
 }
 
+static void wb_record_error(struct address_space *mapping, int err);
+
+/*
+ * The data fds of a mapping nobody has open were closed when it became idle;
+ * open them for this pass. A failure (EMFILE, a vanished BACKING file) is a
+ * writeback error: recorded and reported as a failed write is, the pages
+ * stay dirty and are tried again after the backoff, and a sync round ends
+ * (untagged) with the error instead of waiting for fds.
+ */
+static int wb_open_fds(struct address_space *mapping)
+{
+	int err = mapping_open_fds(mapping, mapping->a_ops->path_fd(mapping));
+	uint64_t index = 0;
+	struct page *page;
+
+	if (!err)
+		return 0;
+	wb_record_error(mapping, -err);
+	while (mapping->nr_towrite &&
+	       (page = pagetree_next(&mapping->pages, &index))) {
+		if (page->flags & PG_TOWRITE) {
+			page->flags &= ~PG_TOWRITE;
+			mapping->nr_towrite--;
+		}
+		index++;
+	}
+	return err;
+}
+
 unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 			   const struct wb_pass_limits *lim,
 			   struct list_head *free_ios, struct list_head *batch)
@@ -155,11 +184,13 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 					    0;
 	bool wrapped = false;
 
-	if (!room || mapping->fd < 0)
+	if (!room)
 		return 0;
 	if (reason == WB_REASON_BACKGROUND &&
 	    (mapping->sync_wanted > mapping->sync_done ||
 	     (!lim->ignore_backoff && mapping->retry_after_ns > now_ns())))
+		return 0;
+	if (wb_open_fds(mapping))
 		return 0;
 	while (nr < room && !list_empty(free_ios)) {
 		struct page *page = pagetree_next(&mapping->pages, &index);

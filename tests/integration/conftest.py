@@ -9,6 +9,7 @@ an error or a sanitizer report, and fails if the mount is still listed.
 """
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -97,8 +98,9 @@ class Mount:
     """One dirtyfs daemon and its mount; see the module docstring."""
 
     def __init__(self, workdir, options, allowed_exit=(0,),
-                 errors_expected=False):
+                 errors_expected=False, nofile=None):
         self.work = workdir
+        self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of the daemon
         self.backing = workdir.backing
         self.mnt = workdir.mnt
         self.options = ",".join(["allow_other"] + list(options))
@@ -128,10 +130,16 @@ class Mount:
         env.setdefault("LSAN_OPTIONS", "print_suppressions=0:suppressions="
                        + os.path.join(REPO, "tests", "lsan.supp"))
         env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+        limit = None
+        if self.nofile:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_NOFILE,
+                                   (self.nofile, self.nofile))
         with open(self.work.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [BIN, "-f", "-o", self.options, self.backing, self.mnt],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                preexec_fn=limit)
         self._wait_mounted()
 
     def _wait_mounted(self):
@@ -211,8 +219,9 @@ def dirtyfs(tmpfs):
     mounts = []
 
     def start(options=(), backing=None, allowed_exit=(0,),
-              errors_expected=False):
-        m = Mount(Workdir(backing), options, allowed_exit, errors_expected)
+              errors_expected=False, nofile=None):
+        m = Mount(Workdir(backing), options, allowed_exit, errors_expected,
+                  nofile)
         mounts.append(m)
         m.start()
         return m
