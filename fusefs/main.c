@@ -14,6 +14,7 @@
  * The loop ends on unmount, SIGTERM, SIGINT or SIGHUP; then all dirty data is
  * written back before the daemon unmounts (if it still must) and exits.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -189,16 +190,51 @@ static int resolve_paths(struct dfs_options *opts)
 	return 0;
 }
 
-/* Every inode the kernel knows holds a descriptor. Should the raise fail,
- * the old limit still serves smaller trees. */
+/*
+ * Every inode the kernel knows holds a descriptor: raise the limit as far as
+ * allowed, to fs.nr_open where the daemon may raise its hard limit (root
+ * with CAP_SYS_RESOURCE), else to the hard limit. Should both fail, the old
+ * limit still serves smaller trees.
+ */
 static void raise_nofile(void)
 {
 	struct rlimit rl;
+	unsigned long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == rl.rlim_max)
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return;
+	if (nr_open > rl.rlim_max) {
+		struct rlimit want = { .rlim_cur = nr_open,
+				       .rlim_max = nr_open };
+
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			return;
+	}
 	rl.rlim_cur = rl.rlim_max;
 	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+/*
+ * glibc loads libgcc_s the first time a thread is cancelled (libfuse cancels
+ * its workers when the session ends) and aborts if it cannot. With every
+ * descriptor in use, that would kill the daemon before its final writeback
+ * (seen when each dirty file kept its data descriptors open); loaded now,
+ * while descriptors are free, it is found in memory then.
+ */
+static void *unwinder; /* never closed: RTLD_NODELETE, for the process */
+
+static void preload_unwinder(void)
+{
+	unwinder = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_NODELETE);
+	if (!unwinder)
+		dfs_log(LOG_WARNING, "cannot load libgcc_s.so.1: %s",
+			dlerror());
 }
 
 /*
@@ -520,6 +556,7 @@ int main(int argc, char *argv[])
 		/* The kernel has applied the caller's umask already. */
 		umask(0);
 		raise_nofile();
+		preload_unwinder();
 		protect_daemon();
 		status = run(&cmd, &opts);
 	} else if (ret > 0) {
