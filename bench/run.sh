@@ -31,9 +31,9 @@ if [ "$QUICK" = 1 ]; then
 	DRAIN_SIZE=256M ISO_SECONDS=3 THR_SECONDS=1 M_CACHE=1G
 	SCALE_CGROUPS=100 SCALE_FILES=2
 else
-	SEQ_SIZE=1G RAND_FILE=256M RAND_RUNTIME=4 META_N=5000
+	SEQ_SIZE=1G RAND_FILE=256M RAND_RUNTIME=4 META_N=15000
 	DRAIN_SIZE=2G ISO_SECONDS=8 THR_SECONDS=2 M_CACHE=5G
-	SCALE_CGROUPS=1000 SCALE_FILES=5
+	SCALE_CGROUPS=1000 SCALE_FILES=15
 fi
 ISO_INTERVAL_US=488     # 4 KiB every 488 us: 8 MiB/s
 ISO_REGION=$((64 << 20))
@@ -43,9 +43,9 @@ KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
 # 9: one writer process per cgroup, SCALE_FILES files of SCALE_BYTES each;
 # per-cgroup limits that each process's files go over. SCALE_CGROUPS x
-# SCALE_FILES dirty files: 5,000, not issue 5's 100,000, because the daemon
-# holds a descriptor per looked-up inode and up to two more per dirty file,
-# and RLIMIT_NOFILE's hard limit here is 20,000 (README.md, results.md).
+# SCALE_FILES dirty files: 15,000, not issue 5's 100,000, because the
+# daemon holds a descriptor per looked-up inode and RLIMIT_NOFILE's hard
+# limit here is 20,000 (README.md, results.md).
 SCALE_BYTES=65536 SCALE_JOBS=4 SCALE_LIMIT=512K SCALE_BG=256K
 PICK_CALLS=1000000
 
@@ -101,10 +101,10 @@ NOFILE_HARD=$(ulimit -Hn)
 		echo "- BENCH_QUICK=1: development sizes, not the issue's."
 	echo "- 4. metadata: $META_N files, not 100,000. dirtyfs keeps an" \
 		"O_PATH descriptor open for every file the kernel has looked up," \
-		"until the kernel forgets it, and two more (O_RDWR, O_DIRECT)" \
-		"while a file is open or has dirty data, and does not raise its" \
-		"RLIMIT_NOFILE; here the hard limit is $NOFILE_HARD and root" \
-		"cannot raise it (no CAP_SYS_RESOURCE)."
+		"until the kernel forgets it (and two more while a file is open" \
+		"or being written back). It raises RLIMIT_NOFILE to fs.nr_open" \
+		"where it may (root with CAP_SYS_RESOURCE), else to the hard" \
+		"limit: here $NOFILE_HARD, and root cannot raise it."
 	[ "$DRAIN_SIZE" = 2G ] || echo "- 5. draining: $DRAIN_SIZE, not 2 GiB."
 	[ "$SEQ_SIZE" = 1G ] || echo "- 1. sequential writes: $SEQ_SIZE, not 1 GiB."
 	echo "- 6. victim runs of $ISO_SECONDS s (about" \
@@ -113,10 +113,10 @@ NOFILE_HARD=$(ulimit -Hn)
 	echo "- 8. memory: $SEQ_SIZE cached in one file written in 1 MiB" \
 		"requests (dirtyfs's cache pages are 4 KiB), not many small files."
 	echo "- 9. scale: $SCALE_CGROUPS cgroups and" \
-		"$((SCALE_CGROUPS * SCALE_FILES)) dirty files, not 100,000: up" \
-		"to three descriptors per dirty file (above) against the hard" \
-		"limit of $NOFILE_HARD. The choice of the next inode is shown" \
-		"at 100,000 dirty inodes by bench/pick.c, without FUSE."
+		"$((SCALE_CGROUPS * SCALE_FILES)) dirty files, not 100,000: one" \
+		"descriptor per looked-up file (above) against the hard limit of" \
+		"$NOFILE_HARD. The choice of the next inode is shown at 100,000" \
+		"dirty inodes by bench/pick.c, without FUSE."
 } >"$RAW/scaled.txt"
 
 # --- machine -----------------------------------------------------------
