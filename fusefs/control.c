@@ -13,16 +13,22 @@
  * The VFS lets only CAP_SYS_ADMIN callers (of the initial user namespace)
  * reach trusted.* names. Every other name under the two prefixes is
  * reserved; ctlname.c says which kind a name is. Limits persist in
- * BACKING's root as the xattr trusted.dirtyfs.limits, which the mount never
- * shows: rewritten whole on every change, read at mount.
+ * BACKING's root as the file .dirtyfs.limits, which the mount never shows
+ * (DFS_OWN_PREFIX): rewritten whole on every change (a new file renamed
+ * over the old, so a crash leaves one or the other), read at mount. A file,
+ * not an xattr: ext4 keeps at most a block of xattrs an inode, about a
+ * hundred limits, and a thousand cgroups with limits are expected.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "../cgroup/memcg.h"
 #include "../cgroup/throttle.h"
@@ -31,39 +37,98 @@
 #include "ctlname.h"
 #include "fusefs.h"
 
-#define STORE_NAME CTL_PREFIX "limits"
-#define LIMITS_MAX 65536 /* the VFS's largest xattr value */
+#define STORE_FILE DFS_OWN_PREFIX "limits"
+#define STORE_NEW DFS_OWN_PREFIX "limits.new"
+#define LIMITS_BUF 65536 /* the first guess; grown as the limits need */
+#define XATTR_VALUE_MAX 65536 /* the VFS's largest xattr value */
+
+/* One writer of the store at a time (the order of the limits in it is the
+ * registry's, under its own lock, at formatting time). */
+static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static enum memcg_limit_kind memcg_kind(enum ctl_limit limit)
 {
 	return limit == CTL_LIMIT_BACKGROUND ? MEMCG_BACKGROUND : MEMCG_HARD;
 }
 
-static void root_xattr_path(char path[64])
+/* Every limit set, as "NAME:CGPATH VALUE" lines, into a buffer to free.
+ * The length, or -ENOMEM. */
+static int format_limits(char **out)
 {
-	inode_proc_path(inode_root(), path);
+	size_t size = LIMITS_BUF;
+
+	for (;;) {
+		char *buf = malloc(size);
+		int len;
+
+		if (!buf)
+			return -ENOMEM;
+		len = memcg_format_limits(buf, size);
+		if (len >= 0) {
+			*out = buf;
+			return len;
+		}
+		free(buf);
+		if (len != -ERANGE || size > INT32_MAX / 2)
+			return len;
+		size *= 2;
+	}
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Replace the store in BACKING's root with len bytes of text (none: remove
+ * it). Store lock held. 0 or -errno. */
+static int store_write(const char *text, int len)
+{
+	int dir = inode_root()->path_fd, fd, ret;
+
+	if (len == 0)
+		return unlinkat(dir, STORE_FILE, 0) && errno != ENOENT ?
+			       -errno :
+			       0;
+	fd = openat(dir, STORE_NEW,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd < 0)
+		return -errno;
+	ret = write_all(fd, text, (size_t)len);
+	if (!ret && fdatasync(fd))
+		ret = -errno;
+	if (close(fd) && !ret)
+		ret = -errno;
+	if (!ret && renameat(dir, STORE_NEW, dir, STORE_FILE))
+		ret = -errno;
+	if (ret)
+		unlinkat(dir, STORE_NEW, 0);
+	return ret;
 }
 
 /* Write every limit to BACKING's root. 0 or -errno. */
 static int store_limits(void)
 {
-	char path[64], *buf = malloc(LIMITS_MAX);
-	int len, ret = 0;
+	char *text = NULL;
+	int len, ret;
 
-	if (!buf)
-		return -ENOMEM;
-	len = memcg_format_limits(buf, LIMITS_MAX);
-	root_xattr_path(path);
-	if (len < 0)
-		ret = len;
-	else if (len == 0 && removexattr(path, STORE_NAME) && errno != ENODATA)
-		ret = -errno;
-	else if (len > 0 && setxattr(path, STORE_NAME, buf, (size_t)len, 0))
-		ret = -errno;
-	free(buf);
+	pthread_mutex_lock(&store_lock);
+	len = format_limits(&text);
+	ret = len < 0 ? len : store_write(text, len);
+	pthread_mutex_unlock(&store_lock);
+	free(text);
 	if (ret)
 		dfs_log(LOG_ERR, "cannot keep the limits in %s of BACKING: %s",
-			STORE_NAME, strerror(-ret));
+			STORE_FILE, strerror(-ret));
 	return ret;
 }
 
@@ -85,21 +150,47 @@ static void load_line(char *line)
 		dfs_log(LOG_ERR, "ignoring stored limit %s %s", line, value);
 }
 
+/* The whole store, NUL-ended, into a buffer to free; NULL with *err 0 if
+ * there is none. BACKING's root is ours to keep the file in: nothing else
+ * writes it while mounted. */
+static char *store_read(int *err)
+{
+	int fd = openat(inode_root()->path_fd, STORE_FILE,
+			O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	size_t len = 0;
+	struct stat st;
+	char *buf;
+
+	*err = fd < 0 && errno != ENOENT ? -errno : 0;
+	if (fd < 0)
+		return NULL;
+	buf = fstat(fd, &st) ? NULL : malloc((size_t)st.st_size + 1);
+	while (buf && len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!buf || len < (size_t)st.st_size) {
+		*err = errno ? -errno : -EIO;
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[len] = '\0';
+	}
+	close(fd);
+	return buf;
+}
+
 int control_init(void)
 {
-	char path[64], *buf = malloc(LIMITS_MAX + 1), *line, *save;
-	ssize_t len;
+	char *buf, *line, *save;
+	int err;
 
+	buf = store_read(&err);
 	if (!buf)
-		return -ENOMEM;
-	root_xattr_path(path);
-	len = getxattr(path, STORE_NAME, buf, LIMITS_MAX);
-	if (len < 0) {
-		free(buf);
-		/* Nothing stored yet, or BACKING keeps no trusted xattrs. */
-		return errno == ENODATA || errno == ENOTSUP ? 0 : -errno;
-	}
-	buf[len] = '\0';
+		return err;
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		load_line(line);
@@ -266,7 +357,7 @@ static int control_value(fuse_req_t req, const char *name, char *buf,
 
 void control_get(fuse_req_t req, const char *name, size_t size)
 {
-	size_t cap = LIMITS_MAX;
+	size_t cap = XATTR_VALUE_MAX;
 	char *buf = malloc(cap);
 	int len;
 
@@ -325,10 +416,9 @@ ssize_t control_list(fuse_req_t req, char **list, size_t len)
 
 	if (!caller_is_admin(req))
 		return out;
-	text = malloc(LIMITS_MAX);
-	if (!text)
-		return -ENOMEM;
-	n = memcg_format_limits(text, LIMITS_MAX);
+	n = format_limits(&text);
+	if (n < 0)
+		return n;
 	for (line = n > 0 ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char *value = strrchr(line, ' ');

@@ -81,6 +81,15 @@ int inode_lookup(struct dfs_inode *parent, const char *name,
 		 struct fuse_entry_param *e, struct dfs_inode **out);
 /* 0, or -EINVAL for a name that is not one child: "", ".", "..", "a/b". */
 int inode_check_name(const char *name);
+/* Names starting with DFS_OWN_PREFIX in BACKING's root are dirtyfs's own
+ * files (the stored limits, control.c), hidden from the mount. */
+#define DFS_OWN_PREFIX ".dirtyfs."
+/* inode_check_name, and -ENOENT for one of dirtyfs's own names: for names
+ * looked up or removed in dir. */
+int inode_check_existing(const struct dfs_inode *dir, const char *name);
+/* inode_check_name, and -EPERM for one of dirtyfs's own names: for names
+ * made in dir. */
+int inode_check_new(const struct dfs_inode *dir, const char *name);
 void inode_forget(struct dfs_inode *inode, uint64_t nlookup);
 void inode_ref(struct dfs_inode *inode);
 void inode_unref(struct dfs_inode *inode);

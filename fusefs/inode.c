@@ -150,6 +150,26 @@ int inode_check_name(const char *name)
 	return 0;
 }
 
+static bool is_own_name(const struct dfs_inode *dir, const char *name)
+{
+	return dir == root &&
+	       !strncmp(name, DFS_OWN_PREFIX, sizeof(DFS_OWN_PREFIX) - 1);
+}
+
+int inode_check_existing(const struct dfs_inode *dir, const char *name)
+{
+	int err = inode_check_name(name);
+
+	return !err && is_own_name(dir, name) ? -ENOENT : err;
+}
+
+int inode_check_new(const struct dfs_inode *dir, const char *name)
+{
+	int err = inode_check_name(name);
+
+	return !err && is_own_name(dir, name) ? -EPERM : err;
+}
+
 /* Drop one reference; table_lock held. True if the caller must free it. */
 static bool inode_put_locked(struct dfs_inode *inode)
 {
@@ -267,7 +287,7 @@ int inode_lookup(struct dfs_inode *parent, const char *name,
 		 struct fuse_entry_param *e, struct dfs_inode **out)
 {
 	struct stat st;
-	int fd, err = inode_check_name(name);
+	int fd, err = inode_check_existing(parent, name);
 
 	if (err)
 		return err;

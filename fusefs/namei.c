@@ -74,7 +74,7 @@ static int make_node(fuse_req_t req, struct dfs_inode *dir, const char *name,
 		     mode_t mode, dev_t rdev, const char *link)
 {
 	struct creds_saved saved;
-	int res, err = inode_check_name(name);
+	int res, err = inode_check_new(dir, name);
 
 	if (!err)
 		err = creds_enter(req, &saved);
@@ -138,7 +138,7 @@ void dfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 {
 	struct dfs_inode *dir = inode_get(parent);
 	struct creds_saved saved;
-	int err = inode_check_name(name);
+	int err = inode_check_new(dir, name);
 
 	/* As the caller: BACKING's protected_hardlinks checks apply to it. */
 	if (!err)
@@ -155,7 +155,7 @@ void dfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			int flags)
 {
-	int err = inode_check_name(name);
+	int err = inode_check_existing(inode_get(parent), name);
 
 	if (!err && unlinkat(inode_get(parent)->path_fd, name, flags))
 		err = -errno;
@@ -177,10 +177,10 @@ void dfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 void dfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
-	int err = inode_check_name(name);
+	int err = inode_check_existing(inode_get(parent), name);
 
 	if (!err)
-		err = inode_check_name(newname);
+		err = inode_check_new(inode_get(newparent), newname);
 	/* RENAME_WHITEOUT is for overlay filesystems, which never stack on
 	 * a FUSE mount's upper layer. */
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
@@ -220,7 +220,7 @@ static int create_backing(fuse_req_t req, struct dfs_inode *dir,
 	int oflags = (flags & (O_ACCMODE | O_EXCL)) | O_CREAT | O_NOFOLLOW |
 		     O_NONBLOCK | O_CLOEXEC;
 	struct creds_saved saved;
-	int fd, err = inode_check_name(name);
+	int fd, err = inode_check_new(dir, name);
 
 	if (!err)
 		err = creds_enter(req, &saved);

@@ -638,6 +638,44 @@ def test_limits_survive_a_remount(cg, dirtyfs):
     assert get_limit(m3, "dirty_background_limit", a) == b"5%"
 
 
+def test_a_thousand_limits_survive_a_remount(dirtyfs):
+    """Limits are kept in a file in BACKING's root, not in an xattr (ext4
+    keeps about a block of xattrs an inode: a hundred limits). A limit may
+    name a cgroup not made yet."""
+    m = dirtyfs()
+    paths = ["/dfs-many/c%d" % i for i in range(1000)]
+    for i, path in enumerate(paths):
+        os.setxattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + path,
+                    b"%dK" % (i + 1))
+    assert m.unmount() == 0
+
+    m2 = dirtyfs(backing=m.backing)
+    for i, path in enumerate(paths):
+        assert os.getxattr(m2.mnt, "trusted.dirtyfs.dirty_limit:" + path) \
+            == str((i + 1) * 1024).encode()
+
+
+def test_the_limits_file_is_hidden_from_the_mount(dirtyfs):
+    m = dirtyfs()
+    store = ".dirtyfs.limits"
+    os.setxattr(m.mnt, "trusted.dirtyfs.dirty_limit:/dfs-hidden", b"1M")
+    assert os.path.isfile(m.backing_path(store))
+    assert store not in os.listdir(m.mnt)
+    expect_errno(errno.ENOENT, os.stat, m.path(store))
+    expect_errno(errno.EPERM, os.open, m.path(store),
+                 os.O_WRONLY | os.O_CREAT, 0o644)
+    expect_errno(errno.EPERM, os.mkdir, m.path(".dirtyfs.d"))
+    write_file(m.path("f"), b"x")
+    expect_errno(errno.EPERM, os.rename, m.path("f"), m.path(store))
+    expect_errno(errno.EPERM, os.link, m.path("f"), m.path(".dirtyfs.l"))
+    # Below the root the name is an ordinary one.
+    os.mkdir(m.path("d"))
+    write_file(m.path("d", store), b"ok")
+    assert read_file(m.path("d", store)) == b"ok"
+    os.removexattr(m.mnt, "trusted.dirtyfs.dirty_limit:/dfs-hidden")
+    assert not os.path.exists(m.backing_path(store))
+
+
 # Long enough for the throttle thread's once-a-second look at cgroupfs to
 # have run: what it does is not visible until an entry goes.
 REFRESH_WAIT_S = 2.5

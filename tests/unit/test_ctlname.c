@@ -102,7 +102,7 @@ static void other_names_under_the_prefixes_are_reserved(void **state)
 	assert_kind("trusted.dirtyfs.cgroups\n", CTL_RESERVED);
 	assert_kind("trusted.dirtyfs.sync:/", CTL_RESERVED);
 	assert_kind("trusted.dirtyfs.syncx", CTL_RESERVED);
-	assert_kind("trusted.dirtyfs.limits", CTL_RESERVED); /* the store */
+	assert_kind("trusted.dirtyfs.limits", CTL_RESERVED);
 	assert_kind("trusted.dirtyfs.dirty_limit", CTL_RESERVED);
 	assert_kind("trusted.dirtyfs.dirty_limit=/a", CTL_RESERVED);
 	assert_kind("trusted.dirtyfs.dirty_limits:/a", CTL_RESERVED);
