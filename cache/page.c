@@ -285,6 +285,8 @@ bool page_mark_dirty(struct page *page)
 		pthread_mutex_unlock(&pool.lock);
 	}
 	page->flags |= PG_DIRTY;
+	pagetree_tag_set(&page->mapping->pages, page->index,
+			 PAGETREE_TAG_DIRTY);
 	page->mapping->nr_dirty++;
 	return true;
 }
@@ -298,8 +300,12 @@ void page_start_writeback(struct page *page)
 {
 	struct address_space *mapping = page->mapping;
 
-	if (page->flags & PG_TOWRITE)
+	if (page->flags & PG_TOWRITE) {
 		mapping->nr_towrite--;
+		pagetree_tag_clear(&mapping->pages, page->index,
+				   PAGETREE_TAG_TOWRITE);
+	}
+	pagetree_tag_clear(&mapping->pages, page->index, PAGETREE_TAG_DIRTY);
 	page->flags &= ~(PG_DIRTY | PG_TOWRITE);
 	page->flags |= PG_WRITEBACK;
 	mapping->nr_dirty--;
@@ -325,6 +331,8 @@ void pages_end_writeback(struct page **pages, unsigned int nr, bool ok)
 		page->flags &= ~PG_WRITEBACK;
 		if (!ok && !(page->flags & PG_DIRTY)) {
 			page->flags |= PG_DIRTY;
+			pagetree_tag_set(&mapping->pages, page->index,
+					 PAGETREE_TAG_DIRTY);
 			redirtied++;
 		}
 		if (page->flags & PG_DIRTY)

@@ -4,12 +4,24 @@
  * index. 64 slots a node, so a dense file costs about 8 bytes a page, and
  * lookups, inserts and ordered walks take at most 11 steps.
  *
+ * Items can carry tags, as the kernel's page cache tags dirty and towrite
+ * pages: each node keeps a bitmap per tag of the slots that hold a tagged
+ * item below them, so a walk over tagged items skips untagged subtrees
+ * (writeback finds a file's few dirty pages without visiting its clean
+ * ones). An item loses its tags when it is deleted.
+ *
  * Not thread-safe: the owner's lock (address_space.lock) protects it.
  */
 #ifndef DIRTYFS_PAGETREE_H
 #define DIRTYFS_PAGETREE_H
 
 #include <stdint.h>
+
+enum pagetree_tag {
+	PAGETREE_TAG_DIRTY, /* the page is PG_DIRTY */
+	PAGETREE_TAG_TOWRITE, /* the page is PG_TOWRITE */
+	PAGETREE_NR_TAGS
+};
 
 struct pt_node;
 
@@ -32,6 +44,17 @@ void *pagetree_delete(struct pagetree *t, uint64_t index);
 /* The first item at an index >= *index; *index is set to its index.
  * NULL if there is none. */
 void *pagetree_next(const struct pagetree *t, uint64_t *index);
+/* Tag / untag the item at index; nothing happens if there is none. */
+void pagetree_tag_set(struct pagetree *t, uint64_t index,
+		      enum pagetree_tag tag);
+void pagetree_tag_clear(struct pagetree *t, uint64_t index,
+			enum pagetree_tag tag);
+/* Is the item at index tagged? */
+int pagetree_tagged(const struct pagetree *t, uint64_t index,
+		    enum pagetree_tag tag);
+/* pagetree_next, among the items with tag only. */
+void *pagetree_next_tagged(const struct pagetree *t, uint64_t *index,
+			   enum pagetree_tag tag);
 /* Free the tree's nodes (not the items). */
 void pagetree_destroy(struct pagetree *t);
 

@@ -82,9 +82,12 @@ static void wb_tag_towrite(struct address_space *mapping)
 	uint64_t index = 0;
 	struct page *page;
 
-	while ((page = pagetree_next(&mapping->pages, &index))) {
-		if ((page->flags & (PG_DIRTY | PG_TOWRITE)) == PG_DIRTY) {
+	while ((page = pagetree_next_tagged(&mapping->pages, &index,
+					    PAGETREE_TAG_DIRTY))) {
+		if (!(page->flags & PG_TOWRITE)) {
 			page->flags |= PG_TOWRITE;
+			pagetree_tag_set(&mapping->pages, index,
+					 PAGETREE_TAG_TOWRITE);
 			mapping->nr_towrite++;
 		}
 		index++;
@@ -93,6 +96,13 @@ static void wb_tag_towrite(struct address_space *mapping)
 	mapping->sync_index = 0;
 	mapping->sync_err = 0;
 	mapping->sync_tagged_ns = now_ns();
+}
+
+/* The tag of the pages a pass of this reason writes. */
+static enum pagetree_tag wb_tag(enum wb_reason reason)
+{
+	return reason == WB_REASON_SYNC ? PAGETREE_TAG_TOWRITE :
+					  PAGETREE_TAG_DIRTY;
 }
 
 static bool page_wanted(const struct page *page, enum wb_reason reason)
@@ -161,12 +171,12 @@ static int wb_open_fds(struct address_space *mapping)
 	if (!err)
 		return 0;
 	wb_record_error(mapping, -err);
-	while (mapping->nr_towrite &&
-	       (page = pagetree_next(&mapping->pages, &index))) {
-		if (page->flags & PG_TOWRITE) {
-			page->flags &= ~PG_TOWRITE;
-			mapping->nr_towrite--;
-		}
+	while ((page = pagetree_next_tagged(&mapping->pages, &index,
+					    PAGETREE_TAG_TOWRITE))) {
+		page->flags &= ~PG_TOWRITE;
+		pagetree_tag_clear(&mapping->pages, index,
+				   PAGETREE_TAG_TOWRITE);
+		mapping->nr_towrite--;
 		index++;
 	}
 	return err;
@@ -193,7 +203,8 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 	if (wb_open_fds(mapping))
 		return 0;
 	while (nr < room && !list_empty(free_ios)) {
-		struct page *page = pagetree_next(&mapping->pages, &index);
+		struct page *page = pagetree_next_tagged(
+			&mapping->pages, &index, wb_tag(reason));
 		struct wb_io *io;
 
 		if (page && page_bytes(mapping, index) == 0)

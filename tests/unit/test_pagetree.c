@@ -3,7 +3,9 @@
  * Description: cache/pagetree.c, the page index radix tree: lookups, inserts,
  * deletes and ordered walks at the edges of the index space (node borders,
  * 2^64 - 1), the freeing of emptied nodes (under ASan, a leak fails the run),
- * and a seeded random sequence checked against a sorted array.
+ * a seeded random sequence checked against a sorted array, and tags (set,
+ * clear, lost on delete, kept when the tree grows, tagged walks) checked
+ * against a model the same way.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -320,6 +322,113 @@ static void random_operations_match_a_sorted_array(void **state)
 	assert_null(t.root);
 }
 
+/* --- tags ------------------------------------------------------------------ */
+
+static void tags_survive_growth_and_go_with_delete(void **state)
+{
+	struct pagetree t = PAGETREE_INIT;
+	uint64_t i = 0;
+
+	(void)state;
+	insert(&t, 5);
+	pagetree_tag_set(&t, 5, PAGETREE_TAG_DIRTY);
+	pagetree_tag_set(&t, 6, PAGETREE_TAG_DIRTY); /* absent: no effect */
+	insert(&t, 1ULL << 40); /* three more levels on top of the root */
+	assert_true(pagetree_tagged(&t, 5, PAGETREE_TAG_DIRTY));
+	assert_false(pagetree_tagged(&t, 5, PAGETREE_TAG_TOWRITE));
+	assert_false(pagetree_tagged(&t, 6, PAGETREE_TAG_DIRTY));
+	assert_true(pagetree_next_tagged(&t, &i, PAGETREE_TAG_DIRTY) != NULL);
+	assert_true(i == 5);
+	i = 6;
+	assert_null(pagetree_next_tagged(&t, &i, PAGETREE_TAG_DIRTY));
+	delete_and_free(&t, 5);
+	insert(&t, 5); /* a new item at the index starts untagged */
+	assert_false(pagetree_tagged(&t, 5, PAGETREE_TAG_DIRTY));
+	i = 0;
+	assert_null(pagetree_next_tagged(&t, &i, PAGETREE_TAG_DIRTY));
+	delete_and_free(&t, 5);
+	delete_and_free(&t, 1ULL << 40);
+	assert_null(t.root);
+}
+
+#define CAND_DENSE 3000
+#define CAND_FAR 64
+#define CAND_MAX (CAND_DENSE + CAND_FAR)
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The indices a tag test uses, sorted: a dense file and far ones. */
+static size_t candidates(uint64_t *cand, uint64_t *seed)
+{
+	size_t n = 0;
+
+	for (uint64_t i = 0; i < CAND_DENSE; i++)
+		cand[n++] = i;
+	for (int i = 0; i < CAND_FAR; i++)
+		cand[n++] = CAND_DENSE + xorshift64(seed) % (UINT64_MAX - 8192);
+	qsort(cand, n, sizeof(*cand), cmp_u64);
+	return n;
+}
+
+static void random_tags_match_a_model(void **state)
+{
+	static uint64_t cand[CAND_MAX];
+	static bool present[CAND_MAX], tagged[CAND_MAX][PAGETREE_NR_TAGS];
+	struct pagetree t = PAGETREE_INIT;
+	uint64_t seed = 0x2545f4914f6cdd1dULL;
+	size_t n = candidates(cand, &seed);
+
+	(void)state;
+	for (int step = 0; step < 30000; step++) {
+		size_t c = xorshift64(&seed) % n, want = c;
+		enum pagetree_tag tag = xorshift64(&seed) % PAGETREE_NR_TAGS;
+		uint64_t at = cand[c];
+		void *item;
+
+		switch (xorshift64(&seed) % 4) {
+		case 0: /* insert or delete */
+			if (present[c]) {
+				delete_and_free(&t, at);
+				memset(tagged[c], 0, sizeof(tagged[c]));
+			} else {
+				insert(&t, at);
+			}
+			present[c] = !present[c];
+			break;
+		case 1:
+			pagetree_tag_set(&t, at, tag);
+			tagged[c][tag] = present[c];
+			break;
+		case 2:
+			pagetree_tag_clear(&t, at, tag);
+			tagged[c][tag] = false;
+			break;
+		default: /* the first tagged item at or after at */
+			while (want < n && !tagged[want][tag])
+				want++;
+			item = pagetree_next_tagged(&t, &at, tag);
+			if (want == n) {
+				assert_null(item);
+			} else {
+				assert_non_null(item);
+				assert_true(at == cand[want]);
+				assert_true(((struct rec *)item)->index == at);
+			}
+		}
+		assert_true(!!pagetree_tagged(&t, cand[c], tag) ==
+			    tagged[c][tag]);
+	}
+	for (size_t c = 0; c < n; c++)
+		if (present[c])
+			delete_and_free(&t, cand[c]);
+	assert_null(t.root);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +440,8 @@ int main(void)
 		cmocka_unit_test(reinsert_after_emptying_works),
 		cmocka_unit_test(destroy_frees_nodes_not_items),
 		cmocka_unit_test(random_operations_match_a_sorted_array),
+		cmocka_unit_test(tags_survive_growth_and_go_with_delete),
+		cmocka_unit_test(random_tags_match_a_model),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
