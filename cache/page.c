@@ -128,32 +128,55 @@ static int pool_grow(void)
 	return 0;
 }
 
-/* Evict one clean page from the LRU. Pool lock held; the mapping lock can
- * only be tried (lock order). Returns false if no page could be evicted. */
-static bool pool_evict_one(void)
+/*
+ * Evict up to nr clean pages from the LRU, oldest first. Pool lock held; a
+ * mapping's lock can only be tried (lock order): the pages of a mapping
+ * found busy are passed over without trying again, and one lock serves
+ * each run of a mapping's pages. Returns how many were evicted.
+ */
+static uint64_t pool_evict(uint64_t nr)
 {
-	struct list_head *pos;
+	struct address_space *locked = NULL, *busy = NULL;
+	struct list_head *pos, *next;
+	uint64_t done = 0;
 
-	for (pos = pool.lru.next; pos != &pool.lru; pos = pos->next) {
+	for (pos = pool.lru.next; pos != &pool.lru && done < nr; pos = next) {
 		struct page *page = list_entry(pos, struct page, lru);
 		struct address_space *mapping = page->mapping;
 
-		if (pthread_mutex_trylock(&mapping->lock))
+		next = pos->next;
+		if (mapping == busy)
 			continue;
+		if (mapping != locked) {
+			if (pthread_mutex_trylock(&mapping->lock)) {
+				busy = mapping;
+				continue;
+			}
+			if (locked)
+				pthread_mutex_unlock(&locked->lock);
+			locked = mapping;
+		}
 		pagetree_delete(&mapping->pages, page->index);
 		mapping->nr_pages--;
 		list_move_tail(&page->lru, &pool.free);
 		page->mapping = NULL;
 		pool.nr_taken--;
-		pthread_mutex_unlock(&mapping->lock);
-		return true;
+		done++;
 	}
-	return false;
+	if (locked)
+		pthread_mutex_unlock(&locked->lock);
+	return done;
 }
 
 static bool pool_fits(unsigned int nr)
 {
 	return pool.nr_taken + nr <= pool.limit_pages;
+}
+
+/* Pages to evict before nr more fit. */
+static uint64_t pool_excess(unsigned int nr)
+{
+	return pool.nr_taken + nr - pool.limit_pages;
 }
 
 static void wait_for_space(void)
@@ -172,7 +195,7 @@ static void wait_for_space(void)
 static int pool_make_room(unsigned int nr)
 {
 	while (!pool_fits(nr)) {
-		if (pool_evict_one())
+		if (pool_evict(pool_excess(nr)))
 			continue;
 		if (pool.stuck_err)
 			return -pool.stuck_err;
@@ -182,7 +205,7 @@ static int pool_make_room(unsigned int nr)
 		writeback_kick();
 		pthread_mutex_lock(&pool.lock);
 		pool.nr_waiters--;
-		if (!pool_fits(nr) && !pool_evict_one())
+		if (!pool_fits(nr) && !pool_evict(pool_excess(nr)))
 			wait_for_space();
 	}
 	return 0;
