@@ -168,15 +168,17 @@ static uint64_t pool_evict(uint64_t nr)
 	return done;
 }
 
-static bool pool_fits(unsigned int nr)
-{
-	return pool.nr_taken + nr <= pool.limit_pages;
-}
-
-/* Pages to evict before nr more fit. */
+/* Pages to evict before nr more fit; 0 if they fit. */
 static uint64_t pool_excess(unsigned int nr)
 {
-	return pool.nr_taken + nr - pool.limit_pages;
+	uint64_t want = pool.nr_taken + nr;
+
+	return want > pool.limit_pages ? want - pool.limit_pages : 0;
+}
+
+static bool pool_fits(unsigned int nr)
+{
+	return !pool_excess(nr);
 }
 
 static void wait_for_space(void)
