@@ -101,8 +101,27 @@ static int set_times(struct dfs_inode *inode, const struct stat *attr,
 	return 0;
 }
 
-/* Changes apply in the order of chmod, chown, truncate and utimes; the first
- * error stops there and is the reply. */
+int attr_kill_suidgid(struct dfs_inode *inode)
+{
+	struct stat st;
+	mode_t mode;
+
+	if (!transport_kills_suidgid())
+		return 0;
+	if (fstatat(inode->path_fd, "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	mode = st.st_mode & ~(mode_t)S_ISUID;
+	/* Setgid without group execute marks mandatory locking: kept. */
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		mode &= ~(mode_t)S_ISGID;
+	if (mode == st.st_mode || !S_ISREG(st.st_mode))
+		return 0;
+	return set_mode(inode, mode);
+}
+
+/* Changes apply in the order of chmod, chown, truncate, clearing setuid and
+ * setgid, and utimes; the first error stops there and is the reply. */
 void dfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi)
 {
@@ -116,6 +135,8 @@ void dfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		err = set_owner(inode, attr, to_set);
 	if (!err && (to_set & FUSE_SET_ATTR_SIZE))
 		err = set_size(inode, attr->st_size);
+	if (!err)
+		err = attr_kill_suidgid(inode);
 	if (!err && (to_set & SET_TIMES))
 		err = set_times(inode, attr, to_set);
 	if (err)

@@ -144,6 +144,8 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	/* Skipped for a new, empty file: create passes O_TRUNC too. */
 	if ((fi->flags & O_TRUNC) && mapping->size_bytes)
 		ret = mapping_truncate(mapping, 0);
+	if (!ret && (fi->flags & O_TRUNC))
+		ret = attr_kill_suidgid(inode);
 	f = ret ? NULL : calloc(1, sizeof(*f));
 	if (!f) {
 		mapping_release_backing(mapping); /* taken above */
@@ -297,9 +299,13 @@ void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct dfs_file *f = file_of(fi);
 	cgroup_id_t id = write_cgroup(req, f);
 	bool kernel = fuse_req_ctx(req)->pid == 0;
-	ssize_t ret;
+	ssize_t ret = attr_kill_suidgid(f->inode);
 
 	(void)ino;
+	if (ret) {
+		fuse_reply_err(req, (int)-ret);
+		return;
+	}
 	if (!kernel && throttle_must_hold(id) &&
 	    hold_early(req, f->inode, id, buf, size, off))
 		return;

@@ -111,6 +111,15 @@ int creds_init(void);
 int creds_enter(fuse_req_t req, struct creds_saved *saved);
 void creds_leave(struct creds_saved *saved);
 
+/* --- transport.c: libfuse's I/O on /dev/fuse ------------------------- */
+/* Read and write the session's requests through transport.c, once mounted
+ * and before the session loop. 0 or -errno. */
+int transport_attach(struct fuse_session *se);
+/* Whether the request this worker is serving asks the filesystem to clear
+ * setuid and setgid (a write, truncate or O_TRUNC open by a caller without
+ * CAP_FSETID, and chown; FUSE_HANDLE_KILLPRIV_V2). */
+bool transport_kills_suidgid(void);
+
 /* --- log.c: syslog in the background, stderr ("dirtyfs: ...") otherwise -- */
 void dfs_log(int prio, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -150,6 +159,10 @@ void dfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi);
 void dfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+/* If transport_kills_suidgid(): clear setuid, and setgid where the group may
+ * execute (as the kernel does for a write by a caller without CAP_FSETID).
+ * 0 or -errno. */
+int attr_kill_suidgid(struct dfs_inode *inode);
 void dfs_statfs(fuse_req_t req, fuse_ino_t ino);
 
 /* dir.c */

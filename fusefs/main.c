@@ -477,6 +477,9 @@ static int mount_and_serve(struct fuse_session *se,
 	if (fuse_session_mount(se, opts->mountpoint)) {
 		dfs_log(LOG_ERR, "cannot mount %s", opts->mountpoint);
 		status = 1;
+	} else if (transport_attach(se)) {
+		dfs_log(LOG_ERR, "cannot set up the FUSE transport");
+		status = 1;
 	} else {
 		detach();
 		status = serve(se);

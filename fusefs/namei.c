@@ -258,11 +258,13 @@ void dfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	/* The kernel sends create only for a name it believes absent, but
-	 * BACKING may have it: then file_attach has truncated it for O_TRUNC,
-	 * and the size in e must say so. */
+	 * BACKING may have it: then file_attach has truncated it for O_TRUNC
+	 * (and cleared setuid and setgid if asked), and e must say so. */
 	if (fi->flags & O_TRUNC) {
 		e.attr.st_size = 0;
 		e.attr.st_blocks = 0;
+		if (transport_kills_suidgid())
+			inode_stat(inode, &e.attr);
 	}
 	/* nlookup +1 goes to the kernel with e; fi->fh holds a reference of
 	 * its own (file_attach). */

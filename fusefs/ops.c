@@ -11,8 +11,9 @@ void dfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * WRITEBACK_CACHE: writes must come from the writer (its pid names
 	 * the cgroup to charge, its reply is what a throttle holds), not
 	 * from the kernel's flusher.
-	 * HANDLE_KILLPRIV: the kernel then clears setuid and setgid on a
-	 * write itself, with a setattr we pass on to BACKING.
+	 * HANDLE_KILLPRIV: version 1 makes the kernel leave clearing setuid
+	 * to us on every write; version 2, which transport.c negotiates,
+	 * tells us when.
 	 * AUTO_INVAL_DATA: every change goes through this mount, so the
 	 * kernel's page cache of a file stays right across opens.
 	 * EXPORT_SUPPORT: no lookups of "." and ".." (inode_lookup refuses).

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 import subprocess
 
 import pytest
@@ -23,7 +24,7 @@ import pytest
 from cgroups import CgroupSet, as_nobody_in, v1_memory_root
 from conftest import require
 from helpers import (NOBODY, MiB, expect_errno, parse_stats, read_file,
-                     run_as, write_file)
+                     run_as, run_in_child, write_file)
 
 PYTHON = "/usr/bin/python3"
 HOLD = ["cache_size=64M", "dirty_expire=3600"]
@@ -376,24 +377,98 @@ def _truncate(path):
     os.truncate(path, 3)
 
 
-@pytest.mark.parametrize("change,after", [(_overwrite_start, b"NEW contents"),
-                                          (_truncate, b"old")],
-                         ids=["write", "truncate"])
-def test_write_by_a_non_owner_clears_setuid_and_setgid(mnt, change, after):
+def _open_truncating(path):
+    os.close(os.open(path, os.O_WRONLY | os.O_TRUNC))
+
+
+def _setuid_tool(mnt, mode):
+    """A file of USER and GROUP with mode, through the mount."""
     path = mnt.path("tool")
     write_file(path, b"old contents")
     os.chown(path, USER, GROUP)
-    os.chmod(path, 0o6770)  # after chown, which clears the bits itself
+    os.chmod(path, mode)  # after chown, which clears the bits itself
     for p in (path, mnt.backing_path("tool")):
-        assert stat.S_IMODE(os.stat(p).st_mode) == 0o6770, p
+        assert stat.S_IMODE(os.stat(p).st_mode) == mode, p
+    return path
+
+
+def _modes(mnt):
+    return [stat.S_IMODE(os.stat(p).st_mode)
+            for p in (mnt.path("tool"), mnt.backing_path("tool"))]
+
+
+@pytest.mark.parametrize("change,after", [(_overwrite_start, b"NEW contents"),
+                                          (_truncate, b"old"),
+                                          (_open_truncating, b"")],
+                         ids=["write", "truncate", "open-O_TRUNC"])
+def test_write_by_a_non_owner_clears_setuid_and_setgid(mnt, change, after):
+    path = _setuid_tool(mnt, 0o6770)
     # nobody, in the file's group: may write, does not own it, and has no
-    # CAP_FSETID. The kernel asks dirtyfs to clear the bits (dirtyfs does
-    # not take FUSE_HANDLE_KILLPRIV), as the writer, who may not chmod.
+    # CAP_FSETID. The kernel flags the request (FUSE_HANDLE_KILLPRIV_V2)
+    # and dirtyfs clears the bits, as the writer could not chmod.
     code = run_as(NOBODY, GROUP, change, path)
     assert code == 0, errno.errorcode.get(code, code)
     assert read_file(path) == after
+    assert _modes(mnt) == [0o770, 0o770]
+
+
+def test_setgid_without_group_execute_is_kept(mnt):
+    """That combination marks mandatory locking, not a privilege."""
+    path = _setuid_tool(mnt, 0o6760)
+    code = run_as(NOBODY, GROUP, _overwrite_start, path)
+    assert code == 0, errno.errorcode.get(code, code)
+    assert _modes(mnt) == [0o2760, 0o2760]
+
+
+def test_write_with_cap_fsetid_keeps_setuid_and_setgid(mnt):
+    path = _setuid_tool(mnt, 0o6770)
+    assert run_in_child(_overwrite_start, path) == 0  # root: CAP_FSETID
+    assert _modes(mnt) == [0o6770, 0o6770]
+
+
+def test_write_clears_setuid_the_kernel_has_not_seen(mnt):
+    """The bits set in BACKING behind the mount, while the kernel's cached
+    mode has none: only the request's flag can tell dirtyfs to clear them
+    (were the kernel's attributes refreshed, it would ask itself)."""
+    path = _setuid_tool(mnt, 0o770)
+    run_as(NOBODY, GROUP, _overwrite_start, path)  # kernel: nothing to kill
+    os.chmod(mnt.backing_path("tool"), 0o6770)
+    code = run_as(NOBODY, GROUP, _overwrite_start, path)
+    assert code == 0, errno.errorcode.get(code, code)
+    assert stat.S_IMODE(os.stat(mnt.backing_path("tool")).st_mode) == 0o770
+
+
+# struct vfs_cap_data, revision 2: magic, then permitted and inheritable
+# (two 32-bit words each); CAP_NET_BIND_SERVICE (10) permitted.
+FILE_CAPS = struct.pack("<5I", 0x02000000, 1 << 10, 0, 0, 0)
+
+
+def test_write_removes_file_capabilities(mnt):
+    path = mnt.path("tool")
+    write_file(path, b"old contents")
+    os.setxattr(path, "security.capability", FILE_CAPS)
+    assert os.getxattr(mnt.backing_path("tool"),
+                       "security.capability") == FILE_CAPS
+    assert run_in_child(_overwrite_start, path) == 0
     for p in (path, mnt.backing_path("tool")):
-        assert stat.S_IMODE(os.stat(p).st_mode) == 0o770, p
+        expect_errno(errno.ENODATA, os.getxattr, p, "security.capability")
+
+
+def test_writes_do_not_ask_for_file_capabilities_each_time(dirtyfs):
+    """With FUSE_HANDLE_KILLPRIV_V2 the kernel asks for security.capability
+    once, until something may have changed it; without, before every write
+    (a second round trip per write). Counted in libfuse's debug log."""
+    m = dirtyfs(["debug"], errors_expected=True)  # the log says "error: -61"
+    path = m.path("f")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        os.pwrite(fd, b"first", 0)
+        before = m.log_text().count("opcode: GETXATTR")
+        for i in range(20):
+            os.pwrite(fd, b"%d" % i, 4096 * i)
+    finally:
+        os.close(fd)
+    assert m.log_text().count("opcode: GETXATTR") == before
 
 
 # --- nothing outside BACKING -------------------------------------------------
