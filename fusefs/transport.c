@@ -41,6 +41,7 @@ static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 	struct fuse_write_in w;
 	struct fuse_setattr_in s;
 	struct fuse_open_in o;
+	struct fuse_create_in c;
 
 	switch (op) {
 	case FUSE_WRITE:
@@ -54,12 +55,15 @@ static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 		memcpy(&s, in, sizeof(s));
 		return s.valid & FATTR_KILL_SUIDGID;
 	case FUSE_OPEN:
-	case FUSE_CREATE:
-		/* fuse_create_in begins as fuse_open_in: flags, open_flags. */
 		if (len < sizeof(o))
 			return false;
 		memcpy(&o, in, sizeof(o));
 		return o.open_flags & FUSE_OPEN_KILL_SUIDGID;
+	case FUSE_CREATE:
+		if (len < sizeof(c))
+			return false;
+		memcpy(&c, in, sizeof(c));
+		return c.open_flags & FUSE_OPEN_KILL_SUIDGID;
 	default:
 		return false;
 	}

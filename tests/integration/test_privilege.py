@@ -438,6 +438,32 @@ def test_write_clears_setuid_the_kernel_has_not_seen(mnt):
     assert stat.S_IMODE(os.stat(mnt.backing_path("tool")).st_mode) == 0o770
 
 
+def _create_truncating(path, mode):
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode))
+
+
+@pytest.mark.parametrize("uid,mode,after", [(NOBODY, 0o644, 0o770),
+                                            (0, 0o755, 0o6770)],
+                         ids=["nobody", "root"])
+def test_create_over_a_file_put_in_backing_clears_setuid_as_open_does(
+        mnt, uid, mode, after):
+    """The kernel sends CREATE, not OPEN, for a name it has cached as
+    absent: here one that appeared in BACKING behind the mount. Its flag
+    to clear the bits comes after the mode in the request: a mode with
+    other-execute (bit 0) must not be taken for it."""
+    os.mkdir(mnt.path("d"))
+    os.chmod(mnt.path("d"), 0o777)  # O_CREAT needs a writable directory
+    path, backing = mnt.path("d", "tool"), mnt.backing_path("d", "tool")
+    expect_errno(errno.ENOENT, os.stat, path)  # cached as absent
+    write_file(backing, b"old contents")
+    os.chown(backing, USER, GROUP)
+    os.chmod(backing, 0o6770)
+    code = run_as(uid, GROUP, _create_truncating, path, mode)
+    assert code == 0, errno.errorcode.get(code, code)
+    assert read_file(path) == b""
+    assert stat.S_IMODE(os.stat(backing).st_mode) == after
+
+
 # struct vfs_cap_data, revision 2: magic, then permitted and inheritable
 # (two 32-bit words each); CAP_NET_BIND_SERVICE (10) permitted.
 FILE_CAPS = struct.pack("<5I", 0x02000000, 1 << 10, 0, 0, 0)
