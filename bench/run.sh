@@ -12,6 +12,9 @@
 #   BENCH_QUICK=1         small sizes, for developing the suite
 #   BENCH_RESULTS=DIR     where results go (default bench/results)
 #   BENCH_ONLY="seq rand" run only these workloads (names as in WORKLOADS)
+#   BENCH_SCHED=1         trace the scheduler for 2 s of the first noisy
+#                         round of each dirtyfs isolation variant (perf) and
+#                         say where the victim's slow writes waited
 set -u
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source=bench/lib.sh
@@ -53,7 +56,9 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench: run as root (FUSE mounts, cgroups, sysctls)" >&2
 	exit 1
 fi
-for tool in fio gnuplot setfattr getfattr fusermount3 cc valgrind "$PY"; do
+SCHED=${BENCH_SCHED:-}
+for tool in fio gnuplot setfattr getfattr fusermount3 cc valgrind "$PY" \
+	${SCHED:+perf}; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "bench: $tool is missing; scripts/deps.sh installs it" >&2
 		exit 1
@@ -372,10 +377,42 @@ w_drain() {
 
 # --- 6: isolation ------------------------------------------------------
 
+# A victim write that takes this long counts as slow in the scheduler
+# trace (about 3x its solo p99 here).
+SCHED_SLOW_US=150
+SCHED_SYSCALLS="id == 0 || id == 18 || id == 20" # read, pwrite64, writev
+
+# iso_sched_start TAG: in the background, record 2 s of the scheduler's
+# switches and wake-ups and of those system calls, machine-wide, 1 s from
+# now; the recorder's pid goes to SCHED_PID.
+iso_sched_start() {
+	(sleep 1 && exec perf record -q -a -o "$RAW/iso/$1-sched.data" \
+		-e sched:sched_switch -e sched:sched_waking \
+		-e raw_syscalls:sys_enter --filter "$SCHED_SYSCALLS" \
+		-e raw_syscalls:sys_exit --filter "$SCHED_SYSCALLS" \
+		sleep 2) >/dev/null 2>&1 &
+	SCHED_PID=$!
+	BGPIDS+=("$SCHED_PID")
+}
+
+# iso_sched_report TAG: bench/schedtrace.py's summary of the trace, which
+# is then removed (hundreds of megabytes).
+iso_sched_report() {
+	local data=$RAW/iso/$1-sched.data
+	perf script -i "$data" -F comm,tid,cpu,time,event,trace 2>/dev/null |
+		"$PY" bench/schedtrace.py "$SCHED_SLOW_US" \
+			>"$RAW/iso/$1-sched.txt"
+	local rc=$?
+	rm -f "$data"
+	[ $rc = 0 ] && note "scheduler trace ($1, writes over" \
+		"$SCHED_SLOW_US us): $(tr '\n' ' ' <"$RAW/iso/$1-sched.txt")"
+	return $rc
+}
+
 # One victim run: SYSTEM (dirtyfs|dirtyfs_bw|kernel) MODE (solo|noisy)
 # ROUND DIR (the mount, or the kernel's directory).
 iso_run() {
-	local sys=$1 mode=$2 r=$3 dir=$4 nb_pid="" smp_pid="" out rc=0
+	local sys=$1 mode=$2 r=$3 dir=$4 nb_pid="" smp_pid="" perf_pid="" out rc=0
 	local tag=$sys-$mode-r$r c0=""
 	[ "$sys" != kernel ] && c0=$(cpu_s "$ISO_PID")
 	if [ "$mode" = noisy ]; then
@@ -398,11 +435,19 @@ iso_run() {
 	fi
 	smp_pid=$!
 	BGPIDS+=("$smp_pid")
+	if [ -n "$SCHED" ] && [ "$mode$r" = noisy1 ] && [ "$sys" != kernel ]; then
+		iso_sched_start "$tag"
+		perf_pid=$SCHED_PID
+	fi
 	out=$(in_cgroup "$CG_VICTIM" timeout $((ISO_SECONDS + 120)) \
 		"$BIN_DIR/victim" "$dir/victim" "$ISO_SECONDS" "$ISO_INTERVAL_US" \
 		"$ISO_REGION" "$RAW/iso/$tag-lat.txt") || rc=1
 	kill "$smp_pid" 2>/dev/null
 	wait "$smp_pid" 2>/dev/null
+	if [ -n "$perf_pid" ]; then
+		wait "$perf_pid" || rc=1
+		iso_sched_report "$tag" || rc=1
+	fi
 	if [ -n "$nb_pid" ]; then
 		wait "$nb_pid" || rc=1
 	fi
