@@ -8,10 +8,11 @@
  * thirds of a 4 KiB write's latency here: p50 31 us -> 9 us). With it the
  * kernel marks the superblock SB_NOSEC, asks once per inode, and leaves
  * clearing setuid and setgid to the filesystem: it flags the write,
- * truncate or O_TRUNC open of a caller without CAP_FSETID, and the handler
- * clears the bits (inode_kill_suidgid). libfuse 3.14 neither offers the flag
- * in INIT nor passes those request flags on, so the INIT reply gets the flag
- * here, and the flag of the request being served is kept for its handler.
+ * truncate or O_TRUNC open of a caller without CAP_FSETID, and any chown,
+ * and the handler clears the bits (attr_kill_suidgid). libfuse 3.14 neither
+ * offers the flag in INIT nor passes those request flags on, so the INIT
+ * reply gets the flag here, and the flag of the request being served is
+ * kept for its handler.
  *
  * A worker thread reads a request and serves it before it reads the next:
  * the flag lives in the thread.
