@@ -230,6 +230,8 @@ static void refresh(uint64_t now)
 static void *throttle_main(void *arg)
 {
 	(void)arg;
+	/* A name for ps -L, top and perf. */
+	pthread_setname_np(pthread_self(), "dirtyfs-thrtl");
 	pthread_mutex_lock(&th.lock);
 	while (!th.stop) {
 		struct list_head out;

@@ -484,6 +484,8 @@ static void flusher_wait(void)
 static void *flusher_main(void *arg)
 {
 	(void)arg;
+	/* A name for ps -L, top and perf. */
+	pthread_setname_np(pthread_self(), "dirtyfs-flush");
 	arm_kick();
 	io_uring_submit(&fl.ring);
 	fl.next_tick_ns = now_ns() + fl.cfg.interval_ns;
