@@ -35,52 +35,56 @@ static bool init_offers_killpriv_v2;
 
 static __thread bool request_kills_suidgid;
 
+/* Whether the 32-bit field at offset of a request body in[0..len) has flag
+ * set; false for a body shorter than min_len. */
+static bool flag_at(const char *in, size_t len, size_t min_len, size_t offset,
+		    uint32_t flag)
+{
+	uint32_t field;
+
+	if (len < min_len)
+		return false;
+	memcpy(&field, in + offset, sizeof(field));
+	return field & flag;
+}
+
 /* Whether the request just read, of opcode op with body in[0..len), asks to
  * clear setuid and setgid. */
 static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 {
-	struct fuse_write_in w;
-	struct fuse_setattr_in s;
-	struct fuse_open_in o;
-	struct fuse_create_in c;
-
 	switch (op) {
 	case FUSE_WRITE:
-		if (len < sizeof(w))
-			return false;
-		memcpy(&w, in, sizeof(w));
-		return w.write_flags & FUSE_WRITE_KILL_SUIDGID;
+		return flag_at(in, len, sizeof(struct fuse_write_in),
+			       offsetof(struct fuse_write_in, write_flags),
+			       FUSE_WRITE_KILL_SUIDGID);
 	case FUSE_SETATTR:
-		if (len < sizeof(s))
-			return false;
-		memcpy(&s, in, sizeof(s));
-		return s.valid & FATTR_KILL_SUIDGID;
+		return flag_at(in, len, sizeof(struct fuse_setattr_in),
+			       offsetof(struct fuse_setattr_in, valid),
+			       FATTR_KILL_SUIDGID);
 	case FUSE_OPEN:
-		if (len < sizeof(o))
-			return false;
-		memcpy(&o, in, sizeof(o));
-		return o.open_flags & FUSE_OPEN_KILL_SUIDGID;
+		return flag_at(in, len, sizeof(struct fuse_open_in),
+			       offsetof(struct fuse_open_in, open_flags),
+			       FUSE_OPEN_KILL_SUIDGID);
 	case FUSE_CREATE:
-		if (len < sizeof(c))
-			return false;
-		memcpy(&c, in, sizeof(c));
-		return c.open_flags & FUSE_OPEN_KILL_SUIDGID;
+		return flag_at(in, len, sizeof(struct fuse_create_in),
+			       offsetof(struct fuse_create_in, open_flags),
+			       FUSE_OPEN_KILL_SUIDGID);
 	default:
 		return false;
 	}
 }
 
+/* INIT's body may be the short one of older kernels: flags is what counts. */
 static void note_init(const struct fuse_in_header *h, const char *in,
 		      size_t len)
 {
-	struct fuse_init_in init;
+	size_t flags = offsetof(struct fuse_init_in, flags);
 
-	if (len < offsetof(struct fuse_init_in, flags) + sizeof(init.flags))
+	if (len < flags + sizeof(uint32_t))
 		return;
-	memset(&init, 0, sizeof(init));
-	memcpy(&init, in, len < sizeof(init) ? len : sizeof(init));
 	__atomic_store_n(&init_offers_killpriv_v2,
-			 (init.flags & FUSE_HANDLE_KILLPRIV_V2) != 0,
+			 flag_at(in, len, flags + sizeof(uint32_t), flags,
+				 FUSE_HANDLE_KILLPRIV_V2),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&init_unique, h->unique, __ATOMIC_RELEASE);
 }
@@ -107,24 +111,21 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 /* The INIT reply: the header, then struct fuse_init_out in one piece. */
 static void patch_init_reply(struct iovec *iov, int count)
 {
+	size_t at = offsetof(struct fuse_init_out, flags);
 	struct fuse_out_header h;
-	struct fuse_init_out out;
+	uint32_t flags;
 
 	if (count < 2 || iov[0].iov_len < sizeof(h) ||
-	    iov[1].iov_len <
-		    offsetof(struct fuse_init_out, flags) + sizeof(out.flags))
+	    iov[1].iov_len < at + sizeof(flags))
 		return;
 	memcpy(&h, iov[0].iov_base, sizeof(h));
 	if (h.unique != __atomic_load_n(&init_unique, __ATOMIC_ACQUIRE) ||
 	    h.error)
 		return;
 	__atomic_store_n(&init_unique, 0, __ATOMIC_RELAXED);
-	memcpy(&out.flags,
-	       (char *)iov[1].iov_base + offsetof(struct fuse_init_out, flags),
-	       sizeof(out.flags));
-	out.flags |= FUSE_HANDLE_KILLPRIV_V2;
-	memcpy((char *)iov[1].iov_base + offsetof(struct fuse_init_out, flags),
-	       &out.flags, sizeof(out.flags));
+	memcpy(&flags, (char *)iov[1].iov_base + at, sizeof(flags));
+	flags |= FUSE_HANDLE_KILLPRIV_V2;
+	memcpy((char *)iov[1].iov_base + at, &flags, sizeof(flags));
 }
 
 static ssize_t transport_writev(int fd, struct iovec *iov, int count,
