@@ -100,6 +100,9 @@ add("1. seq 1 MiB writes vs BACKING direct", "seq",
     med("seq", "dirtyfs", "MBps"), med("seq", "direct", "MBps"), "MB/s", 0.8)
 add("1. seq 1 MiB writes vs write-through", "seq",
     med("seq", "dirtyfs", "MBps"), med("seq", "wt", "MBps"), "MB/s", 1.5)
+add("1. seq 1 MiB writes, max_write=%s vs 1M (default)" % env("MW_MAX_WRITE"),
+    "seq", med("seq", "dirtyfs_mw", "MBps"), med("seq", "dirtyfs", "MBps"),
+    "MB/s", None)
 # 2. random writes
 add("2. rand 4 KiB writes vs write-through", "rand",
     med("rand", "dirtyfs", "iops"), med("rand", "wt", "iops"), "IOPS", 1.5)
@@ -132,6 +135,8 @@ add("5. sync of %s dirty vs fio --direct=1 iodepth=16" % env("DRAIN_SIZE"),
 for system, label in (
         ("dirtyfs", "dirtyfs, writeback_bw unlimited"),
         ("dirtyfs_bw", "dirtyfs, writeback_bw=%s" % env("ISO_BW")),
+        ("dirtyfs_mw", "dirtyfs, writeback_bw=%s, max_write=%s" % (
+            env("ISO_BW"), env("MW_MAX_WRITE"))),
         ("kernel", "kernel, vm.dirty_bytes=256M")):
     w = "iso_" + system
     target = system != "kernel"
@@ -259,6 +264,8 @@ md.append("""\
 - 1. fio psync, `--rw=write --bs=1M --size=%s --end_fsync=0` on all three
   (no fsync at the end on either side: dirtyfs and the kernel both return
   with data dirty in memory). Overwrites the file laid out in the warm-up.
+  The max_write row: the cached mount's options plus max_write=%s, on a
+  mount of its own, in the same rounds.
   Between runs (untimed) the data is written back (`sync FILE` /
   `trusted.dirtyfs.sync`), so every run starts clean.
 - 2. fio psync randwrite 4 KiB over a %s file laid out first, one pass or
@@ -284,7 +291,8 @@ md.append("""\
   (writeback_bw unlimited, cache_size=1G, other options default). Solo and
   noisy runs alternate. The same again on a mount with
   writeback_bw=%s (the neighbour held most of the time rather than
-  writing at the disk's speed). The kernel rows: the same on the filesystem
+  writing at the disk's speed), and on one with writeback_bw=%s and
+  max_write=%s (smaller requests). The kernel rows: the same on the filesystem
   directly with vm.dirty_bytes=256M (restored afterwards). Percentiles are
   nearest-rank per run; the medians of the runs are quoted; the max is the
   worst of all runs. The plot is the first noisy round.
@@ -307,10 +315,12 @@ md.append("""\
   background limits and calls memcg_next_writeback() (the flusher's
   choice): instructions per call from callgrind (10,000 calls; exact, not
   subject to machine noise), nanoseconds per call natively (%s calls).
-""" % (env("M_OPTS"), env("SEQ_SIZE"), env("RAND_FILE"), env("RAND_RUNTIME"),
+""" % (env("M_OPTS"), env("SEQ_SIZE"), env("MW_MAX_WRITE"), env("RAND_FILE"),
+       env("RAND_RUNTIME"),
        env("SEQ_SIZE"), env("RAND_FILE"), env("RAND_RUNTIME"), env("META_N"),
        env("DRAIN_SIZE"), env("ISO_SECONDS"), env("ISO_NB_LIMIT"),
-       env("ISO_NB_BG"), env("ISO_BW"), env("THR_LIMIT"), env("THR_BG"), env("THR_BW"),
+       env("ISO_NB_BG"), env("ISO_BW"), env("ISO_BW"), env("MW_MAX_WRITE"),
+       env("THR_LIMIT"), env("THR_BG"), env("THR_BW"),
        env("THR_SECONDS"), env("SCALE_CGROUPS"), env("SCALE_FILES"),
        env("SCALE_BYTES"), env("SCALE_JOBS"), env("SCALE_LIMIT"),
        env("SCALE_BG"), env("SCALE_CGROUPS"), env("PICK_CALLS")))

@@ -160,9 +160,12 @@ machine_txt() {
 #     nothing is written back until a workload asks (sync).
 # WT: dirtyfs in write-through mode (dirty_limit=0), the plain-FUSE baseline.
 # D:  BACKING's filesystem written directly (a sibling directory).
+# MW: M with smaller write requests (max_write=$MW_MAX_WRITE), workload 1
+#     only: what they cost in throughput (workload 6 shows what they buy).
 
-M_MNT=$WORK/m.mnt WT_MNT=$WORK/wt.mnt D_DIR=$WORK/direct
-M_PID="" WT_PID=""
+M_MNT=$WORK/m.mnt WT_MNT=$WORK/wt.mnt D_DIR=$WORK/direct MW_MNT=$WORK/mw.mnt
+M_PID="" WT_PID="" MW_PID=""
+MW_MAX_WRITE=128K
 M_OPTS="cache_size=$M_CACHE,dirty_limit=max,dirty_background_limit=max,dirty_expire=3600"
 WT_OPTS="dirty_limit=0"
 
@@ -186,6 +189,7 @@ ensure_mounts() {
 dir_of() { # VARIANT
 	case $1 in
 	direct) echo "$D_DIR" ;;
+	dirtyfs_mw) echo "$MW_MNT" ;;
 	dirtyfs*) echo "$M_MNT" ;;
 	wt) echo "$WT_MNT" ;;
 	esac
@@ -193,6 +197,7 @@ dir_of() { # VARIANT
 
 pid_of() { # VARIANT
 	case $1 in
+	dirtyfs_mw) echo "$MW_PID" ;;
 	dirtyfs*) echo "$M_PID" ;;
 	wt) echo "$WT_PID" ;;
 	*) echo "" ;;
@@ -204,6 +209,7 @@ pid_of() { # VARIANT
 settle() { # VARIANT FILE
 	case $1 in
 	direct) sync "$2" ;;
+	dirtyfs_mw) dfs_sync "$MW_MNT" ;;
 	dirtyfs*) dfs_sync "$M_MNT" ;;
 	wt) dfs_sync "$WT_MNT" ;;
 	esac
@@ -215,16 +221,20 @@ w_seq() {
 	local v r json c0 c1 bw f
 	local args=(--name=seq --rw=write --bs=1M --size="$SEQ_SIZE"
 		--ioengine=psync --end_fsync=0)
+	# Unmounted with the others at the end (cleanup).
+	dfs_mount "$WORK/mw.back" "$MW_MNT" "$RAW/logs/mw.log" \
+		"$M_OPTS,max_write=$MW_MAX_WRITE" || return 1
+	MW_PID=$DFS_PID
 	# Warm-up (not recorded): lays the files out and touches the memory
-	# of both caches once (fresh memory is slow to touch here).
-	for v in direct dirtyfs wt; do
+	# of the caches once (fresh memory is slow to touch here).
+	for v in direct dirtyfs wt dirtyfs_mw; do
 		f=$(dir_of $v)/seq
 		fio_run "$RAW/fio/seq-$v-warm.json" "${args[@]}" --filename="$f" ||
 			return 1
 		settle $v "$f" || return 1
 	done
 	for ((r = 1; r <= ROUNDS; r++)); do
-		for v in direct dirtyfs wt; do
+		for v in direct dirtyfs wt dirtyfs_mw; do
 			f=$(dir_of $v)/seq
 			json=$RAW/fio/seq-$v-r$r.json
 			[ -n "$(pid_of $v)" ] && c0=$(cpu_s "$(pid_of $v)")
@@ -409,7 +419,7 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|kernel) MODE (solo|noisy)
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|kernel) MODE (solo|noisy)
 # ROUND DIR (the mount, or the kernel's directory).
 iso_run() {
 	local sys=$1 mode=$2 r=$3 dir=$4 nb_pid="" smp_pid="" perf_pid="" out rc=0
@@ -530,6 +540,16 @@ w_iso() {
 		iso_run dirtyfs_bw noisy $r "$ISO_DIR" || return 1
 	done
 	iso_note dirtyfs_bw "$ISO_DIR"
+
+	# And with smaller write requests (max_write): shorter copies that
+	# the kernel does not interrupt, for the price workload 1 shows.
+	iso_mount im "cache_size=1G,writeback_bw=$ISO_BW,max_write=$MW_MAX_WRITE" ||
+		return 1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		iso_run dirtyfs_mw solo $r "$ISO_DIR" || return 1
+		iso_run dirtyfs_mw noisy $r "$ISO_DIR" || return 1
+	done
+	iso_note dirtyfs_mw "$ISO_DIR"
 
 	# The kernel, same scenario on BACKING's filesystem directly.
 	sysctl_save
@@ -733,6 +753,7 @@ BENCH_ROUNDS=$ROUNDS RUNTIME_S=$RUNTIME_S SEQ_SIZE=$SEQ_SIZE \
 	DRAIN_SIZE=$DRAIN_SIZE ISO_SECONDS=$ISO_SECONDS THR_SECONDS=$THR_SECONDS \
 	THR_LIMIT=$THR_LIMIT THR_BG=$THR_BG THR_BW=$THR_BW \
 	ISO_NB_LIMIT=$ISO_NB_LIMIT ISO_NB_BG=$ISO_NB_BG ISO_BW=$ISO_BW \
+	MW_MAX_WRITE=$MW_MAX_WRITE \
 	M_OPTS=$M_OPTS SCALE_CGROUPS=$SCALE_CGROUPS SCALE_FILES=$SCALE_FILES \
 	SCALE_BYTES=$SCALE_BYTES SCALE_JOBS=$SCALE_JOBS SCALE_LIMIT=$SCALE_LIMIT \
 	SCALE_BG=$SCALE_BG PICK_CALLS=$PICK_CALLS \

@@ -55,10 +55,6 @@ struct dfs_file {
 	char *opener_cgroup; /* CGPATH of the opener, or NULL if unknown */
 };
 
-/* 1 MiB writes: the most the kernel sends (FUSE_MAX_PAGES), and the most
- * libfuse's request buffer holds. */
-#define DFS_MAX_WRITE (1U << 20)
-
 /* --- inode.c ----------------------------------------------------------- */
 /* Entry and attribute timeout of every reply, in seconds. */
 #define DFS_TIMEOUT_S 1.0

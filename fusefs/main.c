@@ -74,6 +74,8 @@ struct cmdline {
 	"                                data (default 5)\n" \
 	"  writeback_bw=SIZE             bytes per second written to\n" \
 	"                                BACKING (default unlimited)\n" \
+	"  max_write=SIZE                largest write request, 4K to\n" \
+	"                                1M in 4K steps (default 1M)\n" \
 	"  cgroup=auto|unified|memory    hierarchy naming a writer's\n" \
 	"                                cgroup (default auto)\n" \
 	"  trace=FILE                    trace file (default none)\n" \
@@ -349,7 +351,8 @@ static struct fuse_session *session_new(const struct cmdline *cmd,
 	    !fuse_opt_add_arg(&args, "-o") && !fuse_opt_add_arg(&args, list) &&
 	    (!cmd->debug || !fuse_opt_add_arg(&args, "-d")))
 		/* libfuse has printed what it refused, if anything. */
-		se = fuse_session_new(&args, &dfs_ops, sizeof(dfs_ops), NULL);
+		se = fuse_session_new(&args, &dfs_ops, sizeof(dfs_ops),
+				      (void *)opts);
 	if (!se)
 		dfs_log(LOG_ERR, "cannot set up the FUSE session");
 	fuse_opt_free_args(&args);

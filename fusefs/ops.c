@@ -6,7 +6,8 @@
 
 void dfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	const struct dfs_options *opts = userdata;
+
 	/*
 	 * WRITEBACK_CACHE: writes must come from the writer (its pid names
 	 * the cgroup to charge, its reply is what a throttle holds), not
@@ -24,7 +25,10 @@ void dfs_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_READDIRPLUS_AUTO);
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
-	conn->max_write = DFS_MAX_WRITE;
+	/* The kernel copies a whole request without a preemption point:
+	 * smaller requests keep one writer from holding a CPU as long
+	 * (max_write in the man page). */
+	conn->max_write = (unsigned int)opts->max_write_bytes;
 }
 
 /* The unmount's writeback is main's, after the session loop has ended. */

@@ -147,6 +147,7 @@ void options_set_defaults(struct dfs_options *opts)
 		.dirty_expire_s = 30,
 		.writeback_interval_s = 5,
 		.writeback_bw_bytes = 0,
+		.max_write_bytes = DFS_MAX_WRITE,
 		.cgroup = CGROUP_MODE_AUTO,
 	};
 }
@@ -163,32 +164,46 @@ void options_free(struct dfs_options *opts)
 
 /* --- the -o list ------------------------------------------------------- */
 
-enum opt_type { OPT_SIZE, OPT_LIMIT, OPT_SECONDS, OPT_CGROUP, OPT_FILE };
+/* OPT_PAGES: a SIZE in whole 4K pages. */
+enum opt_type {
+	OPT_SIZE,
+	OPT_PAGES,
+	OPT_LIMIT,
+	OPT_SECONDS,
+	OPT_CGROUP,
+	OPT_FILE
+};
 
 struct opt_desc {
 	const char *name; /* without the '=' */
 	enum opt_type type;
 	size_t offset; /* of the field in struct dfs_options */
-	uint64_t min; /* smallest SIZE or SECONDS accepted */
+	uint64_t min, max; /* range of a SIZE, pages or SECONDS accepted */
 };
 
 #define FIELD(f) offsetof(struct dfs_options, f)
-#define NO_MIN 0
+#define NO_RANGE 0, UINT64_MAX
+#define OPT_PAGE 4096U
 
 static const struct opt_desc opt_table[] = {
-	{ "cache_size", OPT_SIZE, FIELD(cache_size_bytes), CACHE_SIZE_MIN },
-	{ "dirty_limit", OPT_LIMIT, FIELD(dirty_limit), NO_MIN },
+	{ "cache_size", OPT_SIZE, FIELD(cache_size_bytes), CACHE_SIZE_MIN,
+	  UINT64_MAX },
+	{ "dirty_limit", OPT_LIMIT, FIELD(dirty_limit), NO_RANGE },
 	{ "dirty_background_limit", OPT_LIMIT, FIELD(dirty_background_limit),
-	  NO_MIN },
-	{ "dirty_expire", OPT_SECONDS, FIELD(dirty_expire_s), NO_MIN },
-	{ "writeback_interval", OPT_SECONDS, FIELD(writeback_interval_s), 1 },
-	{ "writeback_bw", OPT_SIZE, FIELD(writeback_bw_bytes), NO_MIN },
-	{ "cgroup", OPT_CGROUP, FIELD(cgroup), NO_MIN },
-	{ "trace", OPT_FILE, FIELD(trace_file), NO_MIN },
+	  NO_RANGE },
+	{ "dirty_expire", OPT_SECONDS, FIELD(dirty_expire_s), NO_RANGE },
+	{ "writeback_interval", OPT_SECONDS, FIELD(writeback_interval_s), 1,
+	  UINT64_MAX },
+	{ "writeback_bw", OPT_SIZE, FIELD(writeback_bw_bytes), NO_RANGE },
+	{ "max_write", OPT_PAGES, FIELD(max_write_bytes), DFS_MIN_WRITE,
+	  DFS_MAX_WRITE },
+	{ "cgroup", OPT_CGROUP, FIELD(cgroup), NO_RANGE },
+	{ "trace", OPT_FILE, FIELD(trace_file), NO_RANGE },
 };
 
 static const char *const expected_text[] = {
 	[OPT_SIZE] = "expected a number with an optional K, M, G or T suffix",
+	[OPT_PAGES] = "expected a multiple of 4K (4096, 128K, 1M)",
 	[OPT_LIMIT] = "expected a SIZE, N% with N in 1..100, or max",
 	[OPT_SECONDS] = "expected a whole number of seconds",
 	[OPT_CGROUP] = "expected auto, unified or memory",
@@ -248,12 +263,15 @@ static int set_option(struct dfs_options *opts, const struct opt_desc *d,
 
 	switch (d->type) {
 	case OPT_SIZE:
+	case OPT_PAGES:
 	case OPT_SECONDS: {
 		uint64_t v;
-		int ret = d->type == OPT_SIZE ? parse_size(value, &v) :
-						parse_seconds(value, &v);
+		int ret = d->type == OPT_SECONDS ? parse_seconds(value, &v) :
+						   parse_size(value, &v);
 
-		if (!ret && v < d->min)
+		if (!ret && d->type == OPT_PAGES && v % OPT_PAGE)
+			ret = -EINVAL;
+		if (!ret && (v < d->min || v > d->max))
 			ret = -ERANGE;
 		if (!ret)
 			*(uint64_t *)field = v;
@@ -279,10 +297,15 @@ static void format_error(char *err, size_t errlen, const struct opt_desc *d,
 		return;
 	if (ret == -ENOMEM) {
 		why = "out of memory";
+	} else if (ret == -ERANGE && d->max != UINT64_MAX) {
+		snprintf(range, sizeof(range),
+			 "out of range (%" PRIu64 " to %" PRIu64 " %s)", d->min,
+			 d->max, d->type == OPT_SECONDS ? "s" : "bytes");
+		why = range;
 	} else if (ret == -ERANGE && d->min) {
 		snprintf(range, sizeof(range),
 			 "out of range (at least %" PRIu64 " %s)", d->min,
-			 d->type == OPT_SIZE ? "bytes" : "s");
+			 d->type == OPT_SECONDS ? "s" : "bytes");
 		why = range;
 	} else if (ret == -ERANGE) {
 		why = "out of range";

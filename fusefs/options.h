@@ -21,6 +21,11 @@ struct limit {
 enum cgroup_mode { CGROUP_MODE_AUTO, CGROUP_MODE_UNIFIED, CGROUP_MODE_MEMORY };
 
 #define CACHE_SIZE_DEFAULT (256ULL << 20)
+/* Write requests: 1 MiB, the most the kernel sends (FUSE_MAX_PAGES) and
+ * libfuse's request buffer holds, is the default and the largest max_write;
+ * a page is the smallest. */
+#define DFS_MAX_WRITE (1U << 20)
+#define DFS_MIN_WRITE 4096U
 
 struct dfs_options {
 	uint64_t cache_size_bytes; /* default CACHE_SIZE_DEFAULT */
@@ -29,6 +34,8 @@ struct dfs_options {
 	uint64_t dirty_expire_s; /* default 30 */
 	uint64_t writeback_interval_s; /* default 5, >= 1 */
 	uint64_t writeback_bw_bytes; /* 0: unlimited (default) */
+	/* Largest write request, in whole pages (default DFS_MAX_WRITE). */
+	uint64_t max_write_bytes;
 	enum cgroup_mode cgroup;
 	char *trace_file; /* -o trace=FILE, or NULL */
 	char *backing; /* BACKING directory, absolute */
@@ -60,8 +67,9 @@ void options_set_defaults(struct dfs_options *opts);
  * Take dirtyfs's options out of the comma-separated list optstr (modified in
  * place: what remains, in its order, is for libfuse; commas escaped with a
  * backslash do not split). A later occurrence of an option overrides an
- * earlier one. cache_size must be at least CACHE_SIZE_MIN and
- * writeback_interval at least 1. On error, writes a message naming the option
+ * earlier one. cache_size must be at least CACHE_SIZE_MIN, writeback_interval
+ * at least 1, and max_write a multiple of 4K from DFS_MIN_WRITE to
+ * DFS_MAX_WRITE. On error, writes a message naming the option
  * into err (if errlen > 0) and returns -EINVAL (-ENOMEM if out of memory);
  * optstr and opts are then partly updated and fit only for options_free().
  */

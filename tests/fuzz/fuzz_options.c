@@ -21,6 +21,7 @@ static const char *const ours[] = {
 	"dirty_expire",
 	"writeback_interval",
 	"writeback_bw",
+	"max_write",
 	"cgroup",
 	"trace",
 };
@@ -82,6 +83,9 @@ static void check_values(const struct dfs_options *o)
 	CHECK(o->writeback_interval_s >= 1);
 	CHECK(o->writeback_interval_s <= SECONDS_MAX);
 	CHECK(o->dirty_expire_s <= SECONDS_MAX);
+	CHECK(o->max_write_bytes >= DFS_MIN_WRITE &&
+	      o->max_write_bytes <= DFS_MAX_WRITE &&
+	      o->max_write_bytes % 4096 == 0);
 	CHECK(o->cgroup == CGROUP_MODE_AUTO ||
 	      o->cgroup == CGROUP_MODE_UNIFIED ||
 	      o->cgroup == CGROUP_MODE_MEMORY);

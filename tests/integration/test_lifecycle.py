@@ -2,6 +2,7 @@
 what happens when BACKING is full."""
 import errno
 import os
+import re
 import signal
 import subprocess
 import time
@@ -100,6 +101,24 @@ def test_remount_reads_what_was_written(dirtyfs):
     assert read_file(second.path("f")) == content
 
 
+@pytest.mark.parametrize("max_write,want", [
+    (None, 1 << 20), ("max_write=64K", 64 << 10), ("max_write=4K", 4096)])
+def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
+    """One 2 MiB write(2) reaches the daemon as requests of max_write
+    bytes (1 MiB by default), counted in libfuse's debug log, whose insize
+    is the request: 80 bytes of headers, then the data. The data arrives
+    whole whatever the size."""
+    m = dirtyfs(["debug"] + ([max_write] if max_write else []),
+                errors_expected=True)
+    content = os.urandom(2 << 20)
+    write_file(m.path("f"), content)
+    sizes = [int(x) - 80 for x in re.findall(
+        r"opcode: WRITE \(16\), nodeid: \d+, insize: (\d+)", m.log_text())]
+    assert sizes and max(sizes) == want
+    assert sum(sizes) == len(content)
+    assert read_file(m.path("f")) == content
+
+
 @pytest.mark.parametrize("option,named", [
     ("dirty_limit=x", "dirty_limit="),
     ("dirty_background_limit=101%", "dirty_background_limit="),
@@ -109,6 +128,8 @@ def test_remount_reads_what_was_written(dirtyfs):
     ("dirty_expire=-1", "dirty_expire="),
     ("writeback_bw=fast", "writeback_bw="),
     ("cgroup=v3", "cgroup="),
+    ("max_write=5000", "max_write="),
+    ("max_write=2M", "max_write="),
     ("no_such_option", "no_such_option"),
 ])
 def test_malformed_option_refused_at_mount(option, named):

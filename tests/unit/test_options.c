@@ -184,6 +184,7 @@ static void defaults_match_the_interface(void **state)
 	assert_true(o.dirty_expire_s == 30);
 	assert_true(o.writeback_interval_s == 5);
 	assert_true(o.writeback_bw_bytes == 0);
+	assert_true(o.max_write_bytes == 1U << 20);
 	assert_int_equal(o.cgroup, CGROUP_MODE_AUTO);
 	assert_null(o.trace_file);
 	assert_null(o.backing);
@@ -376,6 +377,35 @@ static void parse_enforces_minimums(void **state)
 			   "out of range (at least 1 s)");
 }
 
+/* max_write: whole 4K pages from one page to the kernel's 1 MiB. */
+static void parse_bounds_max_write(void **state)
+{
+	char small[] = "max_write=4K", big[] = "max_write=1M",
+	     mid[] = "max_write=131072";
+	struct dfs_options o;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(parse(&o, small, err, sizeof(err)), 0);
+	assert_true(o.max_write_bytes == 4096);
+	assert_int_equal(parse(&o, big, err, sizeof(err)), 0);
+	assert_true(o.max_write_bytes == 1U << 20);
+	assert_int_equal(parse(&o, mid, err, sizeof(err)), 0);
+	assert_true(o.max_write_bytes == 128U << 10);
+	assert_parse_error("max_write=5000",
+			   "invalid value '5000' for option max_write=: "
+			   "expected a multiple of 4K (4096, 128K, 1M)");
+	assert_parse_error("max_write=0",
+			   "invalid value '0' for option max_write=: "
+			   "out of range (4096 to 1048576 bytes)");
+	assert_parse_error("max_write=1028K",
+			   "invalid value '1028K' for option max_write=: "
+			   "out of range (4096 to 1048576 bytes)");
+	assert_parse_error("max_write=1M1",
+			   "invalid value '1M1' for option max_write=: "
+			   "expected a multiple of 4K (4096, 128K, 1M)");
+}
+
 static void parse_error_message_is_truncated_safely(void **state)
 {
 	char s[] = "dirty_limit=bogus";
@@ -412,6 +442,7 @@ int main(void)
 		cmocka_unit_test(parse_errors_name_the_option_and_value),
 		cmocka_unit_test(parse_option_without_value_before_another),
 		cmocka_unit_test(parse_enforces_minimums),
+		cmocka_unit_test(parse_bounds_max_write),
 		cmocka_unit_test(parse_error_message_is_truncated_safely),
 	};
 
