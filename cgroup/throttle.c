@@ -51,7 +51,9 @@ void throttle_kick(void)
 {
 	pthread_mutex_lock(&th.lock);
 	th.kicked = true;
-	pthread_cond_signal(&th.cond);
+	/* Writeback goes on after throttle_stop, which destroys cond. */
+	if (!th.stop)
+		pthread_cond_signal(&th.cond);
 	pthread_mutex_unlock(&th.lock);
 }
 
@@ -131,9 +133,9 @@ void throttle_hold_write(struct throttle_write *w)
 }
 
 /* The reply to h: EINTR for a write held before the cache that was
- * interrupted, or is still held at unmount (the flusher has stopped: it must
- * not enter the cache now); the commit's result when it goes in now; else the
- * bytes already written. */
+ * interrupted, or is still held at unmount (writeback may be past its last
+ * pass: it must not enter the cache now); the commit's result when it goes in
+ * now; else the bytes already written. */
 static void reply(struct held_write *h, bool stopping)
 {
 	ssize_t ret = (ssize_t)h->bytes;

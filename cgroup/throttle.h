@@ -45,7 +45,9 @@ struct throttle_write {
 };
 
 int throttle_start(void);
-/* Stop the thread and answer every write still held. */
+/* Stop the thread and answer every write still held: one held before the
+ * cache gets EINTR (writeback may be past its last pass), one in the cache
+ * its byte count. Before writeback stops. */
 void throttle_stop(void);
 /*
  * Answer the write req that put bytes of cgroup id in the cache: now, after

@@ -487,11 +487,14 @@ static int mount_and_serve(struct fuse_session *se,
 		detach();
 		status = serve(se);
 	}
-	/* Before the unmount (which a signal leaves to us): until the data
+	/* Held writes are answered first: one held before the cache gets
+	 * EINTR rather than going into the cache after writeback's last
+	 * pass, where its acknowledged data would be lost. Then writeback,
+	 * before the unmount (which a signal leaves to us): until the data
 	 * is in BACKING the mountpoint must not show what lies under it,
 	 * BACKING itself when mounted over it. */
-	status |= stop_writeback(opts);
 	throttle_stop();
+	status |= stop_writeback(opts);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	return status;
