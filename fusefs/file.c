@@ -345,7 +345,7 @@ void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	list_del_init(&f->open_list);
 	pthread_mutex_unlock(&open_files_lock);
 	__atomic_sub_fetch(&f->inode->nr_open, 1, __ATOMIC_RELAXED);
-	file_discard_if_unlinked(f->inode);
+	inode_file_closed(f->inode);
 	mapping_release_backing(&f->inode->mapping); /* file_attach's */
 	inode_unref(f->inode); /* taken in file_attach */
 	free(f->opener_cgroup);

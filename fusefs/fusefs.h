@@ -87,6 +87,10 @@ int inode_check_existing(const struct dfs_inode *dir, const char *name);
  * made in dir. */
 int inode_check_new(const struct dfs_inode *dir, const char *name);
 void inode_forget(struct dfs_inode *inode, uint64_t nlookup);
+/* A file description of inode was closed: file_discard_if_unlinked once
+ * the kernel has forgotten the inode too (else its forget does: an O_PATH
+ * descriptor, say, can still open it through /proc/self/fd). */
+void inode_file_closed(struct dfs_inode *inode);
 void inode_ref(struct dfs_inode *inode);
 void inode_unref(struct dfs_inode *inode);
 /* fstat the backing object and overlay cached size and times. 0/-errno. */
@@ -206,9 +210,9 @@ void dfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi);
 void dfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	       struct fuse_file_info *fi);
-/* The last close or the kernel's forget of a regular file that is unlinked
- * and closed: nobody can read its data again, so its dirty pages are
- * dropped instead of written to an orphan. No lock held. */
+/* A regular file that is unlinked, closed and forgotten by the kernel:
+ * nobody can read its data again, so its dirty pages are dropped instead of
+ * written to an orphan. No lock held. */
 void file_discard_if_unlinked(struct dfs_inode *inode);
 /* setattr's size change of a regular file. 0/-errno. */
 int file_truncate(struct dfs_inode *inode, uint64_t size);

@@ -226,6 +226,19 @@ void inode_forget(struct dfs_inode *inode, uint64_t nlookup)
 		inode_free(inode);
 }
 
+void inode_file_closed(struct dfs_inode *inode)
+{
+	bool forgotten;
+
+	/* Ordered with inode_forget by the table lock: whichever of the two
+	 * comes last sees both the last close and the last forget. */
+	pthread_mutex_lock(&table_lock);
+	forgotten = !inode->nlookup;
+	pthread_mutex_unlock(&table_lock);
+	if (forgotten)
+		file_discard_if_unlinked(inode);
+}
+
 /*
  * Find the inode of the object at fd, or insert a new one made from fd, and
  * count one kernel lookup on it. fd is consumed either way.

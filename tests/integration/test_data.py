@@ -259,6 +259,28 @@ def test_unlinked_open_file_keeps_its_dirty_data(held):
     assert os.listdir(held.mnt) == []
 
 
+def test_unlinked_file_still_known_to_the_kernel_keeps_its_data(held):
+    """After the last close of an unlinked file, an O_PATH descriptor
+    still opens it through /proc/self/fd: its dirty data must still be
+    there (it went at the last close)."""
+    content = data(17, 2 * MiB + 100)
+    fd = os.open(held.path("f"), os.O_CREAT | os.O_RDWR, 0o644)
+    op = os.open(held.path("f"), os.O_PATH)
+    try:
+        pwrite_all(fd, content, 0)
+        os.unlink(held.path("f"))
+        os.close(fd)
+        fd = os.open("/proc/self/fd/%d" % op, os.O_RDONLY)
+        # Past the kernel's pages, to the daemon's.
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        assert os.fstat(fd).st_size == len(content)
+        assert pread_all(fd, len(content), 0) == content
+    finally:
+        os.close(fd)
+        os.close(op)
+    assert os.listdir(held.mnt) == []
+
+
 def test_rename_keeps_dirty_data(held):
     content = data(17, MiB + 1)
     write_file(held.path("old"), content)
