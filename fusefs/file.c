@@ -141,8 +141,11 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 
 	if (ret)
 		return ret;
-	/* Skipped for a new, empty file: create passes O_TRUNC too. */
-	if ((fi->flags & O_TRUNC) && mapping->size_bytes)
+	/* Even at size 0 it sets mtime and ctime, as for any O_TRUNC open;
+	 * skipped for an empty file just created (only create passes
+	 * O_CREAT), whose BACKING open truncated it already. */
+	if ((fi->flags & O_TRUNC) &&
+	    (mapping->size_bytes || !(fi->flags & O_CREAT)))
 		ret = mapping_truncate(mapping, 0);
 	if (!ret && (fi->flags & O_TRUNC))
 		ret = attr_kill_suidgid(inode);

@@ -3,6 +3,7 @@ what BACKING holds once the data is written back."""
 import errno
 import mmap
 import os
+import time
 
 import pytest
 
@@ -133,6 +134,20 @@ def test_truncate_to_zero_drops_cached_data(held):
     assert os.stat(held.path("f")).st_size == 0
     held.unmount()
     assert os.stat(held.backing_path("f")).st_size == 0
+
+
+@pytest.mark.parametrize("size", [0, 5000])
+def test_open_o_trunc_sets_mtime_and_ctime(held, size):
+    """As on ext4, also when the file is empty already (`: > f`)."""
+    write_file(held.path("f"), data(14, size))
+    os.utime(held.path("f"), ns=(10**18, 10**18))
+    before = os.stat(held.path("f"))
+    time.sleep(0.02)  # past a coarse clock's tick: ctime must move
+    os.close(os.open(held.path("f"), os.O_WRONLY | os.O_TRUNC))
+    for st in (os.stat(held.path("f")), os.stat(held.backing_path("f"))):
+        assert st.st_size == 0
+        assert st.st_mtime_ns > before.st_mtime_ns
+        assert st.st_ctime_ns > before.st_ctime_ns
 
 
 def _layout(fd):
