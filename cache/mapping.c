@@ -442,21 +442,43 @@ void mapping_discard(struct address_space *mapping)
 	pthread_mutex_unlock(&mapping->lock);
 }
 
-/* Punch or zero [start, end) in the cache: clean pages go (BACKING is
- * changed too), dirty pages are zeroed over the range. */
+/*
+ * Dropping a dirty page must not shorten the file: the size it carried is
+ * BACKING's once BACKING is at least the cached size. true if it is (lock
+ * held).
+ */
+static bool mapping_backing_holds_size(struct address_space *mapping)
+{
+	struct stat st;
+
+	if (fstat(mapping->fd, &st))
+		return false;
+	return (uint64_t)st.st_size >= mapping->size_bytes ||
+	       !ftruncate(mapping->fd, (off_t)mapping->size_bytes);
+}
+
+/*
+ * Punch or zero [start, end) in the cache, after BACKING: BACKING reads
+ * zeros there now, so the pages the range covers go, dirty or not, and a
+ * hole stays a hole; a dirty page it covers in part is zeroed over it.
+ */
 static void mapping_punch(struct address_space *mapping, uint64_t start,
 			  uint64_t end)
 {
 	uint64_t index = start >> PAGE_SHIFT;
 	struct page *page;
+	int sized = -1; /* mapping_backing_holds_size, once asked */
 
 	while ((page = pagetree_next(&mapping->pages, &index)) &&
 	       (index << PAGE_SHIFT) < end) {
 		uint64_t pstart = index << PAGE_SHIFT;
 		size_t from = start > pstart ? start - pstart : 0;
 		size_t to = end - pstart < PAGE_SIZE ? end - pstart : PAGE_SIZE;
+		bool whole = from == 0 && to == PAGE_SIZE;
 
-		if (page->flags & PG_DIRTY) {
+		if ((page->flags & PG_DIRTY) && whole && sized < 0)
+			sized = mapping_backing_holds_size(mapping);
+		if ((page->flags & PG_DIRTY) && !(whole && sized > 0)) {
 			memset(page_address(page) + from, 0, to - from);
 		} else {
 			pagetree_delete(&mapping->pages, index);

@@ -227,6 +227,34 @@ def test_punch_hole_over_dirty_data_reads_zeros(held):
     assert read_file(held.backing_path("f")) == content
 
 
+@pytest.mark.parametrize("hole", [(4096, 8192), (8192, 12288)],
+                         ids=["middle", "last page"])
+def test_punch_hole_in_dirty_data_leaves_a_hole(held, hole):
+    """As on ext4: the punched pages are not written back as zeros, the
+    hole stays one in BACKING, and the size stays (even when the hole ends
+    the file, which no later write back extends)."""
+    start, end = hole
+    content = bytearray(b"a" * 12288)
+    fd = os.open(held.path("f"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        pwrite_all(fd, content, 0)
+        fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  start, end - start)
+        content[start:end] = bytes(end - start)
+        os.fsync(fd)
+        assert os.lseek(fd, 0, os.SEEK_HOLE) == start
+        assert pread_all(fd, 12288, 0) == content
+    finally:
+        os.close(fd)
+    held.unmount()
+    assert read_file(held.backing_path("f")) == content
+    bfd = os.open(held.backing_path("f"), os.O_RDONLY)
+    try:
+        assert os.lseek(bfd, 0, os.SEEK_HOLE) == start
+    finally:
+        os.close(bfd)
+
+
 def test_shared_mmap_write_reaches_reader_and_backing(held):
     size = 3 * MiB
     fd = os.open(held.path("f"), os.O_CREAT | os.O_RDWR, 0o644)
