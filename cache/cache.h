@@ -101,6 +101,12 @@ struct address_space {
 	uint64_t size_bytes; /* i_size including dirty data */
 	struct timespec mtime, ctime; /* set by writes; valid if times_set */
 	bool times_set;
+	/* Writing back changes BACKING's ctime, which no call can set back.
+	 * While BACKING's ctime is still wb_ctime (what writeback left), a
+	 * stat shows shown_ctime, what it was before writeback touched it
+	 * (writeback/pass.c). Valid if wb_ctime_set. */
+	struct timespec wb_ctime, shown_ctime;
+	bool wb_ctime_set, wb_ctime_pending;
 
 	uint64_t nr_pages; /* pages in the tree */
 	uint64_t nr_dirty; /* pages with PG_DIRTY */
@@ -235,11 +241,24 @@ void mapping_discard(struct address_space *mapping);
 /* Change the file size: cached pages beyond it go, BACKING is truncated. */
 int mapping_truncate(struct address_space *mapping, uint64_t size);
 /* fallocate(2) on BACKING, keeping the cache right: punched or zeroed
- * ranges drop clean pages and zero dirty ones. 0 or -errno. */
+ * ranges drop the pages they cover and zero the dirty ones they cover in
+ * part. 0 or -errno. */
 int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 		      off_t len);
-/* Overlay the cache's size and times on a stat of the backing file. */
+/* Overlay the cache's size and times on a stat of the backing file, and
+ * the ctime from before writeback on the one writeback left there. */
 void mapping_fixup_stat(struct address_space *mapping, struct stat *st);
+
+static inline bool ts_equal(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static inline bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
 /* SEEK_DATA / SEEK_HOLE over BACKING's extents and the cached pages. */
 off_t mapping_lseek(struct address_space *mapping, off_t off, int whence);
 /* Set the times reported for the file (utimensat through setattr). */

@@ -516,17 +516,13 @@ out:
 	return ret;
 }
 
-static bool ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
-}
-
 void mapping_fixup_stat(struct address_space *mapping, struct stat *st)
 {
 	blkcnt_t dirty_blocks;
 
 	pthread_mutex_lock(&mapping->lock);
+	if (mapping->wb_ctime_set && ts_equal(&st->st_ctim, &mapping->wb_ctime))
+		st->st_ctim = mapping->shown_ctime;
 	if (!mapping->size_known)
 		goto out;
 	st->st_size = (off_t)mapping->size_bytes;

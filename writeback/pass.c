@@ -182,6 +182,25 @@ static int wb_open_fds(struct address_space *mapping)
 	return err;
 }
 
+/* A pass starts: the ctime a stat shows while BACKING's is the one the
+ * pass leaves, BACKING's now (or, if that is still what the last pass
+ * left, the one shown for it). The writes' own ctime is added when the
+ * mapping is clean (wb_restore_times); until then the cache shows it. A
+ * stat while the pass is in flight may show its time. */
+static void wb_ctime_before_pass(struct address_space *mapping)
+{
+	struct stat st;
+
+	if (fstat(mapping->fd, &st)) {
+		mapping->wb_ctime_set = false;
+		return;
+	}
+	if (!mapping->wb_ctime_set ||
+	    !ts_equal(&st.st_ctim, &mapping->wb_ctime))
+		mapping->shown_ctime = st.st_ctim;
+	mapping->wb_ctime_pending = true;
+}
+
 unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 			   const struct wb_pass_limits *lim,
 			   struct list_head *free_ios, struct list_head *batch)
@@ -230,6 +249,8 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 		nr++;
 	}
 	*cursor = index;
+	if (nr && !mapping->in_pass)
+		wb_ctime_before_pass(mapping);
 	if (nr) {
 		mapping->in_pass = true;
 		mapping->pass_ios += nr;
@@ -325,6 +346,19 @@ int wb_io_complete(struct wb_io *io, int res, bool final)
 	return err;
 }
 
+/* After a pass (and its restore of mtime): the ctime it left in BACKING,
+ * behind which a stat shows the ctime from before. */
+static void wb_ctime_after_pass(struct address_space *mapping)
+{
+	struct stat st;
+
+	if (!mapping->wb_ctime_pending)
+		return;
+	mapping->wb_ctime_pending = false;
+	mapping->wb_ctime_set = !fstat(mapping->fd, &st);
+	mapping->wb_ctime = st.st_ctim;
+}
+
 /* Give BACKING the mtime the writes had, not the time of writeback. */
 static void wb_restore_times(struct address_space *mapping)
 {
@@ -332,6 +366,9 @@ static void wb_restore_times(struct address_space *mapping)
 
 	if (!mapping->times_set)
 		return;
+	/* The writes' ctime is the one to show once BACKING's is ours. */
+	if (ts_before(&mapping->shown_ctime, &mapping->ctime))
+		mapping->shown_ctime = mapping->ctime;
 	futimens(mapping->fd, ts);
 	mapping->times_set = false;
 }
@@ -352,9 +389,12 @@ bool wb_mapping_settle(struct address_space *mapping)
 		pthread_cond_broadcast(&mapping->wb_cond);
 	}
 	if (mapping->nr_dirty || mapping->nr_writeback ||
-	    mapping->sync_wanted > mapping->sync_done)
+	    mapping->sync_wanted > mapping->sync_done) {
+		wb_ctime_after_pass(mapping);
 		return false;
+	}
 	wb_restore_times(mapping);
+	wb_ctime_after_pass(mapping);
 	memcg_mapping_clean(mapping);
 	mapping_close_if_idle(mapping);
 	return true;

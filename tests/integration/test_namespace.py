@@ -2,11 +2,12 @@
 import errno
 import os
 import stat
+import time
 
 import pytest
 
 from helpers import (RENAME_EXCHANGE, RENAME_NOREPLACE, expect_errno,
-                     read_file, renameat2, write_file)
+                     pwrite_all, read_file, renameat2, write_file)
 
 
 @pytest.fixture(autouse=True)
@@ -164,6 +165,30 @@ def test_utime_after_write_sticks(dirtyfs):
     os.utime(m.path("f"), ns=(5_000_000_000, 6_000_000_000))
     m.unmount()
     assert os.stat(m.backing_path("f")).st_mtime_ns == 6_000_000_000
+
+
+def test_writeback_leaves_ctime_and_mtime_alone(dirtyfs):
+    """As on ext4, the times a file shows are those of its last change,
+    not of its writeback, which moves BACKING's ctime (no call sets it
+    back); a later chmod moves ctime again."""
+    m = dirtyfs(["dirty_expire=3600"])
+    fd = os.open(m.path("f"), os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        for i in range(3):  # the first pass, and passes after it
+            pwrite_all(fd, b"x" * 10000, 10000 * i)
+            before = os.fstat(fd)
+            time.sleep(0.05)  # past a coarse clock's tick
+            os.fsync(fd)
+            assert os.stat(m.backing_path("f")).st_ctime_ns > \
+                before.st_ctime_ns
+            time.sleep(1.1)  # past the kernel's attribute timeout
+            after = os.fstat(fd)
+            assert after.st_ctime_ns == before.st_ctime_ns
+            assert after.st_mtime_ns == before.st_mtime_ns
+    finally:
+        os.close(fd)
+    os.chmod(m.path("f"), 0o600)
+    assert os.stat(m.path("f")).st_ctime_ns > before.st_ctime_ns
 
 
 def test_truncate_by_path(mnt):
