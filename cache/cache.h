@@ -215,7 +215,13 @@ void mapping_init(struct address_space *mapping,
 		  const struct address_space_operations *a_ops);
 /* Writes ending beyond bytes fail with EFBIG (BACKING's largest file). */
 void mapping_set_max_file_bytes(uint64_t bytes);
-/* Drop every page (they must be clean) and close the backing fds. */
+/*
+ * Drop every page (they must be clean) and close the backing fds, once the
+ * inode's last reference is gone: no writer, flusher list or cgroup inode
+ * list (dirty mappings, which the dirty list holds) can reach the mapping.
+ * Eviction still can, through its clean pages on the LRU, until they are
+ * dropped: so this takes mapping->lock.
+ */
 void mapping_destroy(struct address_space *mapping);
 /* Open the backing data fds from an O_PATH descriptor if they are not, and
  * count a user of them. 0 or -errno (then no user is counted). */

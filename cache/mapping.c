@@ -64,7 +64,11 @@ static void mapping_drop_from(struct address_space *mapping, uint64_t index)
 
 void mapping_destroy(struct address_space *mapping)
 {
+	/* No reference is left, but eviction still reaches the clean pages
+	 * through the LRU, and edits the tree under this lock (trylock). */
+	pthread_mutex_lock(&mapping->lock);
 	mapping_drop_from(mapping, 0);
+	pthread_mutex_unlock(&mapping->lock);
 	pagetree_destroy(&mapping->pages);
 	if (mapping->fd >= 0)
 		close(mapping->fd);
