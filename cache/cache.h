@@ -115,7 +115,7 @@ struct address_space {
 	/* Writeback state, under lock (see writeback/writeback.h). */
 	uint64_t dirtied_when_ns; /* CLOCK_MONOTONIC, when it became dirty */
 	struct list_head wb_list; /* on the flusher's dirty list */
-	bool on_wb_list;
+	bool on_wb_list; /* the list holds an inode reference meanwhile */
 	struct list_head sync_list; /* on the flusher's sync list */
 	bool on_sync_list;
 	bool in_pass; /* writeback writes are in flight */

@@ -321,28 +321,32 @@ ssize_t mapping_write(struct address_space *mapping, const char *buf,
 	if (len > max_file_bytes - (uint64_t)off)
 		len = max_file_bytes - (uint64_t)off;
 	page_batch_init(&batch);
-	ret = mapping_lock_reserved(mapping, &batch, first, last);
-	if (ret)
-		goto out;
+	for (;;) {
+		ret = mapping_lock_reserved(mapping, &batch, first, last);
+		if (ret)
+			goto out;
+		if (mapping->on_wb_list || held)
+			break;
+		/* The dirty list's inode reference is taken before any page
+		 * is dirtied, so that the pages are dirtied and the mapping
+		 * listed in one hold of the lock (writeback.h). It cannot be
+		 * taken under the lock; our own keeps the inode alive. */
+		pthread_mutex_unlock(&mapping->lock);
+		mapping->a_ops->ihold(mapping);
+		held = true;
+	}
 	ret = mapping_copy_in(mapping, &batch, buf, len, (uint64_t)off, cgroup);
 	if (ret > 0) {
 		mapping_touch(mapping);
-		/* The dirty list's inode reference cannot be taken under our
-		 * lock; the writer's own reference keeps the inode alive. */
-		if (!mapping->on_wb_list) {
-			pthread_mutex_unlock(&mapping->lock);
-			mapping->a_ops->ihold(mapping);
-			held = true;
-			pthread_mutex_lock(&mapping->lock);
-		}
 		listed = writeback_mark_inode_dirty(mapping);
 	}
 	pthread_mutex_unlock(&mapping->lock);
-	if (held && !listed)
-		mapping->a_ops->iput(mapping);
 	if (cache_over_background())
 		writeback_kick();
 out:
+	/* Listed meanwhile by another writer, or nothing written. */
+	if (held && !listed)
+		mapping->a_ops->iput(mapping);
 	cache_unreserve(&batch);
 	return ret;
 }

@@ -223,14 +223,16 @@ static void arm_kick(void)
 /*
  * After a pass ended or before one starts (flusher thread, mapping->lock
  * held): settle the mapping's sync rounds; leave the sync list when no round
- * is pending, and both lists when clean. Returns true if the dirty list's
- * inode reference must now be dropped, after mapping->lock is released. Done
- * under mapping->lock so a writer cannot dirty it between check and removal.
+ * is pending, and both lists when clean. Returns true if it took the mapping
+ * off the dirty list, whose inode reference must then be dropped, after
+ * mapping->lock is released: only a listed mapping has one. Done under
+ * mapping->lock so a writer cannot dirty it between check and removal.
  */
 static bool flusher_settle(struct address_space *mapping)
 {
 	bool clean = wb_mapping_settle(mapping);
 	bool synced = mapping->sync_done == mapping->sync_wanted;
+	bool unlisted = false;
 
 	if (!clean && !(synced && mapping->on_sync_list))
 		return false;
@@ -239,12 +241,13 @@ static bool flusher_settle(struct address_space *mapping)
 		list_del_init(&mapping->sync_list);
 		mapping->on_sync_list = false;
 	}
-	if (clean) {
+	if (clean && mapping->on_wb_list) {
 		list_del_init(&mapping->wb_list);
 		__atomic_store_n(&mapping->on_wb_list, false, __ATOMIC_RELAXED);
+		unlisted = true;
 	}
 	pthread_mutex_unlock(&fl.lock);
-	return clean;
+	return unlisted;
 }
 
 static bool stopping(void)
@@ -256,7 +259,7 @@ static void reap_one(struct io_uring_cqe *cqe)
 {
 	struct wb_io *io;
 	struct address_space *mapping;
-	bool clean = false;
+	bool unlisted;
 	int err;
 
 	if (cqe->user_data == KICK_TAG) {
@@ -280,9 +283,9 @@ static void reap_one(struct io_uring_cqe *cqe)
 	list_add_tail(&io->entry, &fl.free_ios);
 	fl.inflight--;
 	pthread_mutex_lock(&mapping->lock);
-	clean = flusher_settle(mapping);
+	unlisted = flusher_settle(mapping);
 	pthread_mutex_unlock(&mapping->lock);
-	if (clean)
+	if (unlisted)
 		mapping->a_ops->iput(mapping);
 	cache_wake_reservers();
 	throttle_kick();
@@ -352,7 +355,7 @@ static unsigned int try_pass(struct address_space *mapping,
 		.ignore_backoff = stopping(),
 	};
 	struct list_head batch;
-	bool clean = false;
+	bool unlisted;
 	unsigned int nr;
 
 	INIT_LIST_HEAD(&batch);
@@ -361,15 +364,16 @@ static unsigned int try_pass(struct address_space *mapping,
 		return 0;
 	}
 	pthread_mutex_lock(&mapping->lock);
-	clean = flusher_settle(mapping);
-	nr = clean ? 0 :
+	unlisted = flusher_settle(mapping);
+	nr = unlisted ?
+		     0 :
 		     wb_pass_build(mapping, reason, &lim, &fl.free_ios, &batch);
-	if (!clean && !nr && mapping->nr_dirty && !mapping->in_pass)
+	if (!unlisted && !nr && mapping->nr_dirty && !mapping->in_pass)
 		fl.deferred = true;
 	pthread_mutex_unlock(&mapping->lock);
 	if (nr)
 		submit_batch(&batch);
-	if (clean)
+	if (unlisted)
 		mapping->a_ops->iput(mapping);
 	return nr;
 }

@@ -29,11 +29,24 @@ int writeback_start(const struct writeback_config *cfg);
 int writeback_stop(void);
 
 /*
- * Put a dirty mapping on the flusher's dirty list, if it is not there yet
- * (mapping->lock held). Returns true if it was added: the list then owns an
- * inode reference, which the caller must have taken beforehand (a_ops->ihold
- * cannot be called under mapping->lock). Only the flusher takes mappings off
- * the list, once they are clean, and drops that reference.
+ * THE DIRTY LIST'S REFERENCE
+ * Invariants, whenever mapping->lock is free:
+ * - a mapping with dirty or writeback pages is on the dirty list
+ *   (on_wb_list), and so is every mapping a cgroup owns or a sync round
+ *   waits for: the flusher never meets one that is not listed;
+ * - the dirty list holds exactly one inode reference while on_wb_list.
+ * So a writer takes the reference (a_ops->ihold, which cannot be called
+ * under mapping->lock) before it dirties a page of an unlisted mapping, and
+ * dirties the pages and lists the mapping in one hold of mapping->lock; and
+ * the reference is dropped by the one who takes the mapping off the list,
+ * the flusher, once the mapping is clean.
+ */
+
+/*
+ * Put a mapping just dirtied on the flusher's dirty list, if it is not there
+ * yet, in the same hold of mapping->lock that dirtied it. Returns true if it
+ * was added: the list then owns the inode reference the caller took before
+ * taking the lock.
  */
 bool writeback_mark_inode_dirty(struct address_space *mapping);
 
