@@ -9,12 +9,15 @@
 #include "fault.h"
 
 #define FAULT_SHORT (-1) /* in fault.err: store half the bytes */
+#define FAULT_HOLD (-2) /* in fault.err: hold completions until changed */
 
 static struct {
 	pthread_mutex_t lock;
-	int err; /* positive errno, FAULT_SHORT, or 0 for none */
+	pthread_cond_t changed; /* signalled when err is set */
+	int err; /* positive errno, FAULT_SHORT, FAULT_HOLD, or 0 for none */
 	long count; /* writes left to fail; -1: all */
-} fault = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} fault = { .lock = PTHREAD_MUTEX_INITIALIZER,
+	    .changed = PTHREAD_COND_INITIALIZER };
 
 static int fault_errno(const char *name)
 {
@@ -24,7 +27,8 @@ static int fault_errno(const char *name)
 	} names[] = { { "EIO", EIO },
 		      { "ENOSPC", ENOSPC },
 		      { "EDQUOT", EDQUOT },
-		      { "short", FAULT_SHORT } };
+		      { "short", FAULT_SHORT },
+		      { "hold", FAULT_HOLD } };
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)
 		if (!strcmp(name, names[i].name))
@@ -48,6 +52,9 @@ static int fault_parse(char *text, int *err, long *count)
 	}
 	*err = fault_errno(name);
 	*count = -1;
+	/* A hold lasts until the next setting: a count means nothing. */
+	if (*err == FAULT_HOLD && num)
+		return -EINVAL;
 	if (num) {
 		errno = 0;
 		*count = strtol(num, &end, 10);
@@ -72,6 +79,7 @@ int wb_fault_set(const char *value, size_t size)
 	pthread_mutex_lock(&fault.lock);
 	fault.err = err;
 	fault.count = count;
+	pthread_cond_broadcast(&fault.changed);
 	pthread_mutex_unlock(&fault.lock);
 	return 0;
 }
@@ -81,6 +89,10 @@ int wb_fault_apply(int res, uint64_t bytes)
 	int err;
 
 	pthread_mutex_lock(&fault.lock);
+	/* The flusher waits here, with no lock of the cache held, so writers
+	 * can dirty the pages of the write it holds in flight. */
+	while (fault.err == FAULT_HOLD)
+		pthread_cond_wait(&fault.changed, &fault.lock);
 	err = fault.err;
 	if (err && fault.count > 0 && --fault.count == 0)
 		fault.err = 0;

@@ -102,7 +102,7 @@ def test_short_writes_are_completed(dirtyfs):
 
 
 @pytest.mark.parametrize("value", ["", "EIO x", "EBADF 1", "EIO -2",
-                                   "EIO 1 2", "off 1"])
+                                   "EIO 1 2", "off 1", "hold 1"])
 def test_malformed_fault_is_refused(dirtyfs, value):
     m = dirtyfs(QUIET)
     expect_errno(errno.EINVAL, inject, m, value)
