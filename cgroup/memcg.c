@@ -53,6 +53,7 @@ static struct {
 	uint64_t nr_shared;
 } reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* The entry of id, or NULL. Lock held: memcg_alloc_id may move by_id. */
 static struct memcg *memcg_of(cgroup_id_t id)
 {
 	return id < reg.nr_ids ? reg.by_id[id] : NULL;
@@ -270,9 +271,10 @@ void memcg_start_writeback(cgroup_id_t id, int64_t nr)
 
 void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err)
 {
-	struct memcg *m = memcg_of(id);
+	struct memcg *m;
 
 	pthread_mutex_lock(&reg.lock);
+	m = memcg_of(id);
 	charge(m, err ? (int64_t)nr : 0, -(int64_t)nr);
 	if (m)
 		m->wb_err = err;
