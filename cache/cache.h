@@ -65,7 +65,9 @@ struct page {
 	struct address_space *mapping; /* NULL while in the free pool */
 	struct list_head lru; /* pool LRU (clean, idle) or free list */
 	uint32_t flags; /* enum page_flags, under mapping->lock */
-	cgroup_id_t cgroup; /* charged to this cgroup while dirty */
+	/* Dirty: charged to this cgroup. Writeback is charged to the cgroup
+	 * this was when it started, which the writeback io records. */
+	cgroup_id_t cgroup;
 };
 
 struct address_space_operations {

@@ -6,8 +6,14 @@
  * background limits, the over-background set that wakes the flusher, and
  * each cgroup's list of the dirty inodes it owns.
  *
- * A page carries the id of the cgroup it is charged to (struct page.cgroup);
- * a mapping carries its owner: one cgroup, CGROUP_SHARED once a second
+ * A dirty page carries the id of the cgroup it is charged to (struct
+ * page.cgroup): the last cgroup that dirtied it. A write to BACKING records
+ * the cgroups its pages had when it began (struct wb_io) and ends their
+ * writeback there: the kernel's folio keeps one memcg for its life, so its
+ * writeback ends where it began; ours must remember where, as another
+ * cgroup may dirty the page again while it is in flight.
+ *
+ * A mapping carries its owner: one cgroup, CGROUP_SHARED once a second
  * cgroup dirties it, CGROUP_NONE while it is clean. A shared mapping goes
  * back to single ownership when it is clean again.
  *
@@ -66,14 +72,18 @@ int writer_cgroup(pid_t pid, cgroup_id_t *id);
  * Charge a page the request just dirtied to cgroup id, and take ownership of
  * its mapping (or make it shared). Use memcg_charge_dirty for the counters,
  * once per request: nr pages more dirty for id and its ancestors.
+ * page->cgroup is the dirty charge only: a page under writeback that id
+ * dirties again is id's from now on, while its writeback stays charged to
+ * the cgroup it started on, which writeback records (struct wb_io).
  */
 void memcg_dirty_page(struct page *page, cgroup_id_t id, bool was_dirty);
 void memcg_charge_dirty(cgroup_id_t id, int64_t nr);
 /* nr pages of cgroup id moved from dirty to writeback, or back (nr < 0). */
 void memcg_start_writeback(cgroup_id_t id, int64_t nr);
-/* nr pages of id left writeback: written (err 0), or dirty again after
- * the write failed with the positive errno err, which the cgroup keeps
- * until one of its writes succeeds. */
+/* nr pages of id left writeback (id as memcg_start_writeback had it,
+ * whoever dirtied them since): written (err 0), or dirty again after the
+ * write failed with the positive errno err, which the cgroup keeps until
+ * one of its writes succeeds. */
 void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err);
 /* The writeback error of id or an ancestor, positive, or 0. */
 int memcg_write_error(cgroup_id_t id);

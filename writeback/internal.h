@@ -21,6 +21,11 @@ struct wb_io {
 	unsigned int nr_pages;
 	struct page *pages[WB_RUN_MAX_PAGES];
 	struct iovec iov[WB_RUN_MAX_PAGES];
+	/* The cgroup each page's writeback is charged to: its page->cgroup
+	 * when the io was built. A writer may re-dirty the page meanwhile and
+	 * move page->cgroup (its dirty charge) to another cgroup; writeback
+	 * ends against the one it started on. */
+	cgroup_id_t cgroup[WB_RUN_MAX_PAGES];
 };
 
 enum wb_reason {

@@ -41,9 +41,10 @@
 #define WB_BACKOFF_MAX_NS (5 * 1000 * 1000 * 1000ULL)
 
 /*
- * Call fn once per run of pages of io charged to one cgroup, with the run's
- * page count and bytes: an io usually has one writer, so accounting costs
- * one memcg update per io, not one per page.
+ * Call fn once per run of pages of io whose writeback is charged to one
+ * cgroup (io->cgroup, not page->cgroup, which a writer may have changed
+ * since), with the run's page count and bytes: an io usually has one
+ * writer, so accounting costs one memcg update per io, not one per page.
  */
 static void for_each_cgroup_run(const struct wb_io *io,
 				void (*fn)(cgroup_id_t id, uint64_t nr,
@@ -53,10 +54,10 @@ static void for_each_cgroup_run(const struct wb_io *io,
 	unsigned int i = 0;
 
 	while (i < io->nr_pages) {
-		cgroup_id_t id = io->pages[i]->cgroup;
+		cgroup_id_t id = io->cgroup[i];
 		uint64_t nr = 0, bytes = 0;
 
-		for (; i < io->nr_pages && io->pages[i]->cgroup == id; i++) {
+		for (; i < io->nr_pages && io->cgroup[i] == id; i++) {
 			nr++;
 			bytes += io->iov[i].iov_len;
 		}
@@ -143,6 +144,7 @@ static void wb_fill_io(struct address_space *mapping, struct wb_io *io,
 			break;
 		page_start_writeback(page);
 		io->pages[io->nr_pages] = page;
+		io->cgroup[io->nr_pages] = page->cgroup;
 		io->iov[io->nr_pages].iov_base = page_address(page);
 		io->iov[io->nr_pages].iov_len = len;
 		io->nr_pages++;

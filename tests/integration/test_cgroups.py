@@ -611,6 +611,56 @@ def test_shared_inode_is_written_for_an_over_limit_cgroup(
     assert read_file(m.backing_path("shared")) == want
 
 
+# --- pages dirtied again while under writeback -------------------------------
+
+def hold_writeback(m, cgroup, nbytes):
+    """Start writeback of cgroup's nbytes of dirty data and hold the writes
+    in flight with the "hold" fault (test builds) until the test sets the
+    fault again. A background limit starts it: a sync would hold the lock
+    of the mount's root, and with it the setxattr that ends the hold."""
+    os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"hold")
+    set_limit(m, "dirty_background_limit", cgroup, "4K")
+    wait_until(lambda: stat(m, cgroup)["writeback"] == nbytes, 10,
+               "%s's dirty data in flight" % cgroup)
+    # Nothing more is written for cgroup once the hold ends.
+    os.removexattr(m.mnt, "trusted.dirtyfs.dirty_background_limit:"
+                   + cgroup.cgpath)
+
+
+@pytest.mark.fault_injection
+@pytest.mark.parametrize("who,result", [("A", "off"), ("B", "off")])
+def test_pages_dirtied_during_writeback_are_accounted_once(cg, dirtyfs, who,
+                                                            result):
+    """/A's 1 MiB is in flight when /W (/A itself or /B) writes its first
+    half again; then the write to BACKING succeeds (off) or fails (EIO).
+    Writeback ends for /A, which it was charged to, and only the half /W
+    did not write is dirty again, for /A: /W's half is dirty for /W once."""
+    m = dirtyfs(HOLD, errors_expected=result != "off")
+    a, b = cg.make("A"), cg.make("B")
+    w = a if who == "A" else b
+    path = m.path("f")
+    cg.run(a, dd(path, "64k", 16))
+    try:
+        hold_writeback(m, a, MiB)
+        cg.run(w, dd(path, "64k", 8) + ["conv=notrunc"])
+    finally:
+        os.setxattr(m.mnt, "trusted.dirtyfs.fault", result.encode())
+    wait_until(lambda: stat(m)["writeback"] == 0, 10, "the write finished")
+    want = {a.cgpath: 0, b.cgpath: 0}
+    want[w.cgpath] += MiB // 2
+    if result != "off":
+        want[a.cgpath] += MiB // 2
+    for g in (a, b):
+        st = stat(m, g)
+        assert (st["dirty"], st["writeback"]) == (want[g.cgpath], 0), str(g)
+    assert stat(m, cg.base)["writeback"] == 0
+    assert stat(m)["dirty"] == sum(want.values())
+    sync_cgroup(m, "/")
+    for g in (a, b, cg.base, "/"):
+        st = stat(m, g)
+        assert (st["dirty"], st["writeback"]) == (0, 0), str(g)
+
+
 # --- the control plane -------------------------------------------------------
 
 def test_limits_survive_a_remount(cg, dirtyfs):
