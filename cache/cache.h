@@ -189,8 +189,10 @@ void cache_account_dirty(uint64_t pages);
 /* DIRTY -> WRITEBACK; account with cache_account_writeback(). */
 void page_start_writeback(struct page *page);
 void cache_account_writeback(uint64_t pages);
-/* Writeback of pages ended; ok=false makes them dirty again. Does all the
- * accounting, and puts the clean pages on the LRU. */
+/* Writeback of pages ended; ok=false makes those not dirtied meanwhile
+ * dirty again. Does all the accounting but the cgroups' writeback counts
+ * (memcg_end_writeback): global, and the dirty charge of the pages made
+ * dirty again, to page->cgroup. Puts the clean pages on the LRU. */
 void pages_end_writeback(struct page **pages, unsigned int nr, bool ok);
 
 struct cache_stats {

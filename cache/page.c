@@ -343,11 +343,21 @@ void cache_account_writeback(uint64_t pages)
 	pool.nr_writeback += pages;
 }
 
+/*
+ * A failed page that nobody dirtied while it was in flight is dirty again,
+ * charged to page->cgroup as before its writeback: that is still the
+ * cgroup its writeback was charged to (only a write changes it, and a
+ * write would have made it dirty), and the mapping still has that owner or
+ * is shared (a mapping under writeback is not clean, so keeps its owner).
+ * One written during the flight is dirty and charged already.
+ */
 void pages_end_writeback(struct page **pages, unsigned int nr, bool ok)
 {
 	struct address_space *mapping = nr ? pages[0]->mapping : NULL;
 	struct list_head clean;
 	uint64_t redirtied = 0;
+	cgroup_id_t run_id = CGROUP_NONE; /* charged once per run of a cgroup */
+	int64_t run_nr = 0;
 
 	INIT_LIST_HEAD(&clean);
 	for (unsigned int i = 0; i < nr; i++) {
@@ -359,11 +369,18 @@ void pages_end_writeback(struct page **pages, unsigned int nr, bool ok)
 			pagetree_tag_set(&mapping->pages, page->index,
 					 PAGETREE_TAG_DIRTY);
 			redirtied++;
+			if (page->cgroup != run_id) {
+				memcg_charge_dirty(run_id, run_nr);
+				run_id = page->cgroup;
+				run_nr = 0;
+			}
+			run_nr++;
 		}
 		if (page->flags & PG_DIRTY)
 			continue;
 		list_add_tail(&page->lru, &clean);
 	}
+	memcg_charge_dirty(run_id, run_nr);
 	if (!nr)
 		return;
 	mapping->nr_writeback -= nr;

@@ -275,7 +275,7 @@ void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err)
 
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_of(id);
-	charge(m, err ? (int64_t)nr : 0, -(int64_t)nr);
+	charge(m, 0, -(int64_t)nr);
 	if (m)
 		m->wb_err = err;
 	for (; m && !err; m = m->parent)

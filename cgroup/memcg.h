@@ -81,9 +81,10 @@ void memcg_charge_dirty(cgroup_id_t id, int64_t nr);
 /* nr pages of cgroup id moved from dirty to writeback, or back (nr < 0). */
 void memcg_start_writeback(cgroup_id_t id, int64_t nr);
 /* nr pages of id left writeback (id as memcg_start_writeback had it,
- * whoever dirtied them since): written (err 0), or dirty again after the
- * write failed with the positive errno err, which the cgroup keeps until
- * one of its writes succeeds. */
+ * whoever dirtied them since): written (err 0), or the write failed with
+ * the positive errno err, which the cgroup keeps until one of its writes
+ * succeeds. The pages a failure makes dirty again are charged as dirty
+ * by pages_end_writeback, not here: some may be dirty already. */
 void memcg_end_writeback(cgroup_id_t id, uint64_t nr, uint64_t bytes, int err);
 /* The writeback error of id or an ancestor, positive, or 0. */
 int memcg_write_error(cgroup_id_t id);

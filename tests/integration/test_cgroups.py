@@ -628,7 +628,8 @@ def hold_writeback(m, cgroup, nbytes):
 
 
 @pytest.mark.fault_injection
-@pytest.mark.parametrize("who,result", [("A", "off"), ("B", "off")])
+@pytest.mark.parametrize("who,result", [("A", "off"), ("B", "off"),
+                                        ("A", "EIO 1"), ("B", "EIO 1")])
 def test_pages_dirtied_during_writeback_are_accounted_once(cg, dirtyfs, who,
                                                             result):
     """/A's 1 MiB is in flight when /W (/A itself or /B) writes its first
