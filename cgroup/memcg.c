@@ -31,7 +31,8 @@ struct memcg {
 	bool own_set[2];
 	struct limit own[2];
 	uint64_t mem_limit_bytes; /* for percentages; refreshed */
-	bool gone; /* removed from cgroupfs */
+	/* Refreshes in a row that found it removed from cgroupfs. */
+	unsigned int gone;
 	/* Mappings this cgroup owns that have dirty or writeback pages. */
 	struct list_head inodes;
 	struct list_head over; /* in the over-background set */
@@ -212,6 +213,14 @@ static void charge(struct memcg *m, int64_t dirty, int64_t writeback)
 }
 
 /* Move mapping onto the list of owner (lock held). */
+/* The CGPATH of id for the trace. Lock held. */
+static const char *memcg_name(cgroup_id_t id)
+{
+	struct memcg *m = memcg_of(id);
+
+	return m ? m->path : "?";
+}
+
 static void memcg_set_owner(struct address_space *mapping, cgroup_id_t owner)
 {
 	struct memcg *m = memcg_of(owner);
@@ -244,10 +253,10 @@ void memcg_dirty_page(struct page *page, cgroup_id_t id, bool was_dirty)
 	if (mapping->owner == CGROUP_NONE) {
 		memcg_set_owner(mapping, id);
 		trace_event("inode_dirtied mapping=%p cgroup=%s", mapping,
-			    memcg_of(id)->path);
+			    memcg_name(id));
 	} else if (mapping->owner != id && mapping->owner != CGROUP_SHARED) {
 		trace_event("inode_shared mapping=%p owner=%s by=%s", mapping,
-			    memcg_of(mapping->owner)->path, memcg_of(id)->path);
+			    memcg_name(mapping->owner), memcg_name(id));
 		memcg_set_owner(mapping, CGROUP_SHARED);
 	}
 	pthread_mutex_unlock(&reg.lock);
@@ -440,7 +449,7 @@ void memcg_refresh_limits(void)
 			m->mem_limit_bytes = mem;
 		/* Removed from cgroupfs, or made again since. */
 		if (m && m->parent)
-			m->gone = ret == -ENOENT;
+			m->gone = ret == -ENOENT ? m->gone + (m->gone < 2) : 0;
 		if (m)
 			kick |= memcg_check_background(m);
 		pthread_mutex_unlock(&reg.lock);
@@ -497,7 +506,8 @@ void memcg_hold(cgroup_id_t id)
 
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_of(id);
-	m->nr_held++;
+	if (m)
+		m->nr_held++;
 	for (; m; m = m->parent)
 		m->throttle_events++;
 	pthread_mutex_unlock(&reg.lock);
@@ -758,9 +768,15 @@ uint64_t memcg_shared_inodes(void)
 
 /* Can m go? Removed from cgroupfs, nothing charged or owned or held, no
  * limit of its own (kept for when the cgroup comes back). Lock held. */
+/*
+ * Not at the first refresh that finds the cgroup gone but at the next, a
+ * refresh later: an id handed out before it went (a writer's, cached for
+ * WRITER_TTL_NS, 1 s; one about to be charged) must not name a freed entry,
+ * or a new cgroup that reuses the id.
+ */
 static bool memcg_reapable(const struct memcg *m)
 {
-	return m->gone && !m->nr_dirty && !m->nr_writeback &&
+	return m->gone >= 2 && !m->nr_dirty && !m->nr_writeback &&
 	       list_empty(&m->inodes) && !m->nr_held && !m->nr_children &&
 	       !m->own_set[MEMCG_HARD] && !m->own_set[MEMCG_BACKGROUND];
 }
