@@ -170,19 +170,24 @@ static void release(struct held_write *h, bool stopping)
 }
 
 /*
- * May h be answered now? A write held before the cache whose cgroup cannot
- * write back (BACKING full, say) would wait for ever: it is answered with
- * that error instead, and nothing of it was written.
+ * May h be answered now? A write held until its cgroup is under the hard
+ * limit would wait for ever if the cgroup cannot write back (BACKING full,
+ * say): it is answered now, one held before the cache with that error
+ * (nothing of it was written), one in the cache with its byte count (the
+ * error comes at fsync and close, and the writer's next write gets it).
  */
 static bool ready(struct held_write *h, uint64_t now)
 {
+	int err;
+
 	if (h->interrupted)
 		return true;
 	if (now < h->until_ns || !(h->hard && memcg_over_hard(h->id)))
 		return now >= h->until_ns;
+	err = memcg_write_error(h->id);
 	if (h->early)
-		h->err = memcg_write_error(h->id);
-	return h->err != 0;
+		h->err = err;
+	return err != 0;
 }
 
 /* Move the writes that may go to out; the next deadline. Lock held. */

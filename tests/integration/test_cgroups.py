@@ -447,6 +447,44 @@ def test_held_writers_do_not_stall_other_cgroups(cg, dirtyfs):
         p.communicate(timeout=20)
 
 
+def _fill(directory):
+    """Fill the filesystem of directory (a file in it, written until
+    ENOSPC)."""
+    fd = os.open(os.path.join(directory, "filler"),
+                 os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        while True:
+            os.write(fd, bytes(MiB))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC, e
+    finally:
+        os.close(fd)
+
+
+def test_held_writers_of_a_cgroup_that_cannot_write_back_are_answered(
+        cg, dirtyfs, tmpfs):
+    """BACKING full: a cgroup at its hard limit never gets under it. Its
+    held writes are answered instead of held for ever: the one that
+    crossed the limit (in the cache) with its bytes, the next one (held
+    before the cache) with ENOSPC, which ends the writer."""
+    m = dirtyfs(HOLD, backing=tmpfs("4M"), allowed_exit=(0, 1),
+                errors_expected=True)
+    t = cg.make("T")
+    set_limit(m, "dirty_limit", t, "1M")
+    set_limit(m, "dirty_background_limit", t, "512K")
+    _fill(m.backing)
+    p = spawn(cg, t, writer(m.path("f"), 8 * MiB))
+    try:
+        _, err = p.communicate(timeout=WRITERS_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        pytest.fail("a writer of a cgroup that cannot write back is held "
+                    "(wchan %s)" % wchan(p.pid))
+    assert p.returncode == 1
+    assert os.strerror(errno.ENOSPC).encode() in err, err
+    assert stat(m, t)["dirty"] >= MiB  # the first write is in the cache
+    assert stat(m, t)["throttle_events"] >= 2
+
+
 def test_held_writer_killed_by_a_signal_is_reaped(cg, dirtyfs, tmp_path):
     trace = str(tmp_path / "trace")
     m = dirtyfs(HOLD + ["writeback_bw=128K", "trace=" + trace])
