@@ -271,10 +271,12 @@ static inline bool ts_before(const struct timespec *a, const struct timespec *b)
 }
 /* SEEK_DATA / SEEK_HOLE over BACKING's extents and the cached pages. */
 off_t mapping_lseek(struct address_space *mapping, off_t off, int whence);
-/* Set the times reported for the file (utimensat through setattr). */
-void mapping_set_times(struct address_space *mapping,
-		       const struct timespec *mtime,
-		       const struct timespec *ctime);
+/* utimensat(2) of the file at path_fd (its BACKING O_PATH descriptor) with
+ * ts, and the same mtime for the cache to report while dirty: under the
+ * lock, so that writeback cannot put back an older one in between. 0 or
+ * -errno. */
+int mapping_utimens(struct address_space *mapping, int path_fd,
+		    const struct timespec ts[2]);
 
 /* The page's PAGE_SIZE bytes of data, page-aligned. */
 char *page_address(const struct page *page);

@@ -547,19 +547,24 @@ out:
 	pthread_mutex_unlock(&mapping->lock);
 }
 
-void mapping_set_times(struct address_space *mapping,
-		       const struct timespec *mtime,
-		       const struct timespec *ctime)
+int mapping_utimens(struct address_space *mapping, int path_fd,
+		    const struct timespec ts[2])
 {
+	const int flags = AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW;
+	struct stat st;
+	int ret = 0;
+
 	pthread_mutex_lock(&mapping->lock);
-	/* Without dirty data BACKING's own times are shown: nothing to keep. */
-	if (mapping->times_set) {
-		if (mtime)
-			mapping->mtime = *mtime;
-		if (ctime)
-			mapping->ctime = *ctime;
-	}
+	if (utimensat(path_fd, "", ts, flags))
+		ret = -errno;
+	/* Without dirty data BACKING's own times are shown: nothing to keep.
+	 * Else the cache's mtime becomes the one just set, as BACKING resolved
+	 * UTIME_NOW. */
+	else if (mapping->times_set && ts[1].tv_nsec != UTIME_OMIT &&
+		 !fstatat(path_fd, "", &st, flags))
+		mapping->mtime = st.st_mtim;
 	pthread_mutex_unlock(&mapping->lock);
+	return ret;
 }
 
 /* First offset >= off of the kind whence asks, in BACKING alone. */

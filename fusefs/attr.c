@@ -84,20 +84,13 @@ static int set_times(struct dfs_inode *inode, const struct stat *attr,
 		time_arg(to_set, FUSE_SET_ATTR_MTIME, FUSE_SET_ATTR_MTIME_NOW,
 			 attr->st_mtim),
 	};
-	struct stat st;
 
+	/* A file with dirty data reports the cache's mtime: set both. */
+	if (S_ISREG(inode->type))
+		return mapping_utimens(&inode->mapping, inode->path_fd, ts);
 	if (utimensat(inode->path_fd, "", ts,
 		      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	if (!S_ISREG(inode->type) || ts[1].tv_nsec == UTIME_OMIT)
-		return 0;
-	/* While the file has dirty data the cache reports its own mtime
-	 * (writeback will touch BACKING's): make it the one just set, as
-	 * BACKING resolved UTIME_NOW. */
-	if (fstatat(inode->path_fd, "", &st,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	mapping_set_times(&inode->mapping, &st.st_mtim, NULL);
 	return 0;
 }
 
