@@ -183,6 +183,8 @@ clean:
 DURATION ?= 600
 TSAN_BIN := $(BUILD)/tsan/dirtyfs
 TSAN_OBJS := $(SRCS:%.c=$(BUILD)/tsan/%.o)
+# A test build, as the sanitised one: with fault injection, so that the
+# tests that inject faults race-check those paths too.
 TSAN_CFLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer
 
 .PHONY: soak tsan
@@ -192,7 +194,7 @@ soak: $(BIN) | test-deps
 
 $(BUILD)/tsan/%.o: %.c | deps
 	@mkdir -p $(@D)
-	$(CC) $(COMMON_CFLAGS) $(TSAN_CFLAGS) -c -o $@ $<
+	$(CC) $(COMMON_CFLAGS) $(TSAN_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
 
 $(TSAN_BIN): $(TSAN_OBJS)
 	$(CC) $(TSAN_CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
