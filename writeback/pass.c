@@ -358,7 +358,8 @@ static void wb_ctime_after_pass(struct address_space *mapping)
 		return;
 	mapping->wb_ctime_pending = false;
 	mapping->wb_ctime_set = !fstat(mapping->fd, &st);
-	mapping->wb_ctime = st.st_ctim;
+	if (mapping->wb_ctime_set)
+		mapping->wb_ctime = st.st_ctim;
 }
 
 /* Give BACKING the mtime the writes had, not the time of writeback. */
