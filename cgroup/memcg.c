@@ -212,7 +212,6 @@ static void charge(struct memcg *m, int64_t dirty, int64_t writeback)
 	}
 }
 
-/* Move mapping onto the list of owner (lock held). */
 /* The CGPATH of id for the trace. Lock held. */
 static const char *memcg_name(cgroup_id_t id)
 {
@@ -221,6 +220,7 @@ static const char *memcg_name(cgroup_id_t id)
 	return m ? m->path : "?";
 }
 
+/* Move mapping onto the list of owner (lock held). */
 static void memcg_set_owner(struct address_space *mapping, cgroup_id_t owner)
 {
 	struct memcg *m = memcg_of(owner);
@@ -770,9 +770,9 @@ uint64_t memcg_shared_inodes(void)
  * limit of its own (kept for when the cgroup comes back). Lock held. */
 /*
  * Not at the first refresh that finds the cgroup gone but at the next, a
- * refresh later: an id handed out before it went (a writer's, cached for
- * WRITER_TTL_NS, 1 s; one about to be charged) must not name a freed entry,
- * or a new cgroup that reuses the id.
+ * refresh later: an id memcg_id() handed out just before (to a write about
+ * to charge it, or an owner read without the lock) must not name a freed
+ * entry, or a new cgroup that reuses the id.
  */
 static bool memcg_reapable(const struct memcg *m)
 {

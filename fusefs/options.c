@@ -164,7 +164,7 @@ void options_free(struct dfs_options *opts)
 
 /* --- the -o list ------------------------------------------------------- */
 
-/* OPT_PAGES: a SIZE in whole 4K pages. */
+/* OPT_PAGES: a SIZE in whole pages (PAGE_SIZE, 4K). */
 enum opt_type {
 	OPT_SIZE,
 	OPT_PAGES,
@@ -183,7 +183,6 @@ struct opt_desc {
 
 #define FIELD(f) offsetof(struct dfs_options, f)
 #define NO_RANGE 0, UINT64_MAX
-#define OPT_PAGE 4096U
 
 static const struct opt_desc opt_table[] = {
 	{ "cache_size", OPT_SIZE, FIELD(cache_size_bytes), CACHE_SIZE_MIN,
@@ -269,7 +268,7 @@ static int set_option(struct dfs_options *opts, const struct opt_desc *d,
 		int ret = d->type == OPT_SECONDS ? parse_seconds(value, &v) :
 						   parse_size(value, &v);
 
-		if (!ret && d->type == OPT_PAGES && v % OPT_PAGE)
+		if (!ret && d->type == OPT_PAGES && v % PAGE_SIZE)
 			ret = -EINVAL;
 		if (!ret && (v < d->min || v > d->max))
 			ret = -ERANGE;
