@@ -258,6 +258,14 @@ int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 /* Overlay the cache's size and times on a stat of the backing file, and
  * the ctime from before writeback on the one writeback left there. */
 void mapping_fixup_stat(struct address_space *mapping, struct stat *st);
+/* BACKING's ctime moved for a reason of its own (chmod, chown, link,
+ * rename, xattrs): from now on a stat shows it, not the ctime from before
+ * writeback, even if a pass in flight moves BACKING's again. Call after the
+ * change. Takes mapping->lock. */
+void mapping_ctime_changed(struct address_space *mapping);
+/* BACKING's ctime into *ts, through the O_PATH descriptor (the data fds
+ * may be closed). false if fstat fails. */
+bool mapping_backing_ctime(struct address_space *mapping, struct timespec *ts);
 
 static inline bool ts_equal(const struct timespec *a, const struct timespec *b)
 {

@@ -420,6 +420,38 @@ static void mapping_zero_page(struct address_space *mapping, uint64_t index,
 		memset(page_address(page) + from, 0, to - from);
 }
 
+bool mapping_backing_ctime(struct address_space *mapping, struct timespec *ts)
+{
+	struct stat st;
+
+	if (fstatat(mapping->a_ops->path_fd(mapping), "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return false;
+	*ts = st.st_ctim;
+	return true;
+}
+
+/*
+ * mapping_ctime_changed with the lock held; also for the changes made here
+ * (truncate, fallocate, utimens), whose ctime may fall into the tick of
+ * writeback's last write and so equal wb_ctime. While a pass is in flight,
+ * the change's ctime is the one to show behind whatever the pass leaves.
+ */
+static void ctime_changed_locked(struct address_space *mapping)
+{
+	mapping->wb_ctime_set = false;
+	if (mapping->wb_ctime_pending)
+		mapping->wb_ctime_pending =
+			mapping_backing_ctime(mapping, &mapping->shown_ctime);
+}
+
+void mapping_ctime_changed(struct address_space *mapping)
+{
+	pthread_mutex_lock(&mapping->lock);
+	ctime_changed_locked(mapping);
+	pthread_mutex_unlock(&mapping->lock);
+}
+
 int mapping_truncate(struct address_space *mapping, uint64_t size)
 {
 	int ret = 0;
@@ -430,6 +462,7 @@ int mapping_truncate(struct address_space *mapping, uint64_t size)
 		ret = -errno;
 		goto out;
 	}
+	ctime_changed_locked(mapping);
 	mapping_drop_from(mapping, (size + PAGE_SIZE - 1) >> PAGE_SHIFT);
 	if (size % PAGE_SIZE)
 		mapping_zero_page(mapping, size >> PAGE_SHIFT, size % PAGE_SIZE,
@@ -514,6 +547,7 @@ int mapping_fallocate(struct address_space *mapping, int mode, off_t off,
 		ret = -errno;
 		goto out;
 	}
+	ctime_changed_locked(mapping);
 	if (mode & (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE))
 		mapping_punch(mapping, (uint64_t)off, end);
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && end > mapping->size_bytes)
@@ -555,14 +589,18 @@ int mapping_utimens(struct address_space *mapping, int path_fd,
 	int ret = 0;
 
 	pthread_mutex_lock(&mapping->lock);
-	if (utimensat(path_fd, "", ts, flags))
+	if (utimensat(path_fd, "", ts, flags)) {
 		ret = -errno;
+		goto out;
+	}
+	ctime_changed_locked(mapping);
 	/* Without dirty data BACKING's own times are shown: nothing to keep.
 	 * Else the cache's mtime becomes the one just set, as BACKING resolved
 	 * UTIME_NOW. */
-	else if (mapping->times_set && ts[1].tv_nsec != UTIME_OMIT &&
-		 !fstatat(path_fd, "", &st, flags))
+	if (mapping->times_set && ts[1].tv_nsec != UTIME_OMIT &&
+	    !fstatat(path_fd, "", &st, flags))
 		mapping->mtime = st.st_mtim;
+out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
 }

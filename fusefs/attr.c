@@ -40,7 +40,10 @@ static int set_mode(struct dfs_inode *inode, mode_t mode)
 	char path[64];
 
 	inode_proc_path(inode, path);
-	return chmod(path, mode & 07777) ? -errno : 0;
+	if (chmod(path, mode & 07777))
+		return -errno;
+	inode_ctime_changed(inode);
+	return 0;
 }
 
 static int set_owner(struct dfs_inode *inode, const struct stat *attr,
@@ -52,6 +55,7 @@ static int set_owner(struct dfs_inode *inode, const struct stat *attr,
 	if (fchownat(inode->path_fd, "", uid, gid,
 		     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
+	inode_ctime_changed(inode);
 	return 0;
 }
 

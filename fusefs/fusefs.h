@@ -93,6 +93,14 @@ void inode_forget(struct dfs_inode *inode, uint64_t nlookup);
 void inode_file_closed(struct dfs_inode *inode);
 void inode_ref(struct dfs_inode *inode);
 void inode_unref(struct dfs_inode *inode);
+/* The inode already in the table for name in dir, with a reference
+ * (inode_unref), or NULL: the object a namespace change is about to touch,
+ * found before the name moves. */
+struct dfs_inode *inode_find_name(const struct dfs_inode *dir,
+				  const char *name);
+/* BACKING changed inode's ctime (chmod, chown, xattrs, link count, name):
+ * call after the change. NULL-safe. */
+void inode_ctime_changed(struct dfs_inode *inode);
 /* fstat the backing object and overlay cached size and times. 0/-errno. */
 int inode_stat(struct dfs_inode *inode, struct stat *st);
 /* "/proc/self/fd/N" for a path-taking syscall on an O_PATH fd. */

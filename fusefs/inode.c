@@ -239,10 +239,6 @@ void inode_file_closed(struct dfs_inode *inode)
 		file_discard_if_unlinked(inode);
 }
 
-/*
- * Find the inode of the object at fd, or insert a new one made from fd, and
- * count one kernel lookup on it. fd is consumed either way.
- */
 /* The inode of key, or NULL; table_lock held. */
 static struct dfs_inode *inode_find(const struct inode_key *key)
 {
@@ -252,6 +248,34 @@ static struct dfs_inode *inode_find(const struct inode_key *key)
 	return inode;
 }
 
+struct dfs_inode *inode_find_name(const struct dfs_inode *dir, const char *name)
+{
+	struct stat st;
+	struct inode_key key;
+	struct dfs_inode *inode;
+
+	if (fstatat(dir->path_fd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return NULL;
+	key = (struct inode_key){ .dev = st.st_dev, .ino = st.st_ino };
+	pthread_mutex_lock(&table_lock);
+	inode = inode_find(&key);
+	if (inode)
+		inode->refcount++;
+	pthread_mutex_unlock(&table_lock);
+	return inode;
+}
+
+/* Only a mapping keeps a ctime of its own (the one from before writeback). */
+void inode_ctime_changed(struct dfs_inode *inode)
+{
+	if (inode && S_ISREG(inode->type))
+		mapping_ctime_changed(&inode->mapping);
+}
+
+/*
+ * Find the inode of the object at fd, or insert a new one made from fd, and
+ * count one kernel lookup on it. fd is consumed either way.
+ */
 static int inode_find_or_add(int fd, const struct stat *st,
 			     struct dfs_inode **out)
 {

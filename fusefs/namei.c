@@ -147,6 +147,8 @@ void dfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 		err = link_inode(inode_get(ino), dir, name);
 		creds_leave(&saved);
 	}
+	if (!err)
+		inode_ctime_changed(inode_get(ino));
 	/* The new name's lookup finds the same inode: its nlookup +1 is the
 	 * one the kernel counts for a link reply. */
 	reply_made(req, dir, name, err);
@@ -155,10 +157,17 @@ void dfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent,
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 			int flags)
 {
-	int err = inode_check_existing(inode_get(parent), name);
+	struct dfs_inode *dir = inode_get(parent), *inode = NULL;
+	int err = inode_check_existing(dir, name);
 
-	if (!err && unlinkat(inode_get(parent)->path_fd, name, flags))
+	if (!err)
+		inode = inode_find_name(dir, name);
+	if (!err && unlinkat(dir->path_fd, name, flags))
 		err = -errno;
+	if (!err)
+		inode_ctime_changed(inode); /* its link count */
+	if (inode)
+		inode_unref(inode);
 	fuse_reply_err(req, -err);
 }
 
@@ -177,6 +186,7 @@ void dfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 void dfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	struct dfs_inode *moved = NULL, *replaced = NULL;
 	int err = inode_check_existing(inode_get(parent), name);
 
 	if (!err)
@@ -185,9 +195,23 @@ void dfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * a FUSE mount's upper layer. */
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		err = -EINVAL;
+	if (!err) {
+		moved = inode_find_name(inode_get(parent), name);
+		replaced = inode_find_name(inode_get(newparent), newname);
+	}
 	if (!err && renameat2(inode_get(parent)->path_fd, name,
 			      inode_get(newparent)->path_fd, newname, flags))
 		err = -errno;
+	/* The renamed inode's ctime moves, and the replaced one's (its link
+	 * count, or its name in an exchange). */
+	if (!err) {
+		inode_ctime_changed(moved);
+		inode_ctime_changed(replaced);
+	}
+	if (moved)
+		inode_unref(moved);
+	if (replaced)
+		inode_unref(replaced);
 	fuse_reply_err(req, -err);
 }
 

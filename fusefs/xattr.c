@@ -61,10 +61,12 @@ void dfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, -control_set(name, value, size));
 	} else {
 		inode_proc_path(inode_get(ino), path);
-		if (setxattr(path, name, value, size, flags))
+		if (setxattr(path, name, value, size, flags)) {
 			fuse_reply_err(req, errno);
-		else
-			fuse_reply_err(req, 0);
+			return;
+		}
+		inode_ctime_changed(inode_get(ino));
+		fuse_reply_err(req, 0);
 	}
 }
 
@@ -176,8 +178,10 @@ void dfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	inode_proc_path(inode_get(ino), path);
-	if (removexattr(path, name))
+	if (removexattr(path, name)) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+		return;
+	}
+	inode_ctime_changed(inode_get(ino));
+	fuse_reply_err(req, 0);
 }

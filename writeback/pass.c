@@ -191,15 +191,14 @@ static int wb_open_fds(struct address_space *mapping)
  * stat while the pass is in flight may show its time. */
 static void wb_ctime_before_pass(struct address_space *mapping)
 {
-	struct stat st;
+	struct timespec now;
 
-	if (fstat(mapping->fd, &st)) {
+	if (!mapping_backing_ctime(mapping, &now)) {
 		mapping->wb_ctime_set = false;
 		return;
 	}
-	if (!mapping->wb_ctime_set ||
-	    !ts_equal(&st.st_ctim, &mapping->wb_ctime))
-		mapping->shown_ctime = st.st_ctim;
+	if (!mapping->wb_ctime_set || !ts_equal(&now, &mapping->wb_ctime))
+		mapping->shown_ctime = now;
 	mapping->wb_ctime_pending = true;
 }
 
@@ -352,14 +351,11 @@ int wb_io_complete(struct wb_io *io, int res, bool final)
  * behind which a stat shows the ctime from before. */
 static void wb_ctime_after_pass(struct address_space *mapping)
 {
-	struct stat st;
-
 	if (!mapping->wb_ctime_pending)
 		return;
 	mapping->wb_ctime_pending = false;
-	mapping->wb_ctime_set = !fstat(mapping->fd, &st);
-	if (mapping->wb_ctime_set)
-		mapping->wb_ctime = st.st_ctim;
+	mapping->wb_ctime_set =
+		mapping_backing_ctime(mapping, &mapping->wb_ctime);
 }
 
 /* Give BACKING the mtime the writes had, not the time of writeback. */

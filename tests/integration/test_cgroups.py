@@ -700,6 +700,57 @@ def test_pages_dirtied_during_writeback_are_accounted_once(cg, dirtyfs, who,
         assert (st["dirty"], st["writeback"]) == (0, 0), str(g)
 
 
+def _chmod(m):
+    os.chmod(m.path("f"), 0o600)
+    return "f"
+
+
+def _link(m):
+    os.link(m.path("f"), m.path("g"))
+    return "f"
+
+
+def _rename(m):
+    os.rename(m.path("f"), m.path("g"))
+    return "g"
+
+
+def _setxattr(m):
+    os.setxattr(m.path("f"), "user.tag", b"1")
+    return "f"
+
+
+def _utime(m):
+    os.utime(m.path("f"), ns=(5_000_000_000, 6_000_000_000))
+    return "f"
+
+
+@pytest.mark.fault_injection
+@pytest.mark.parametrize("change", [_chmod, _link, _rename, _setxattr, _utime],
+                         ids=lambda f: f.__name__[1:])
+def test_a_change_while_writeback_is_in_flight_moves_ctime(cg, dirtyfs,
+                                                           change):
+    """As on ext4, a chmod (link, rename, ...) moves ctime. Writeback moves
+    BACKING's too, and a stat shows the ctime from before it while BACKING
+    has the one writeback left: a change made while a pass is in flight
+    must not end up behind that shadow."""
+    m = dirtyfs(HOLD)
+    a = cg.make("A")
+    cg.run(a, dd(m.path("f"), "64k", 16))
+    before = os.stat(m.path("f")).st_ctime_ns
+    try:
+        hold_writeback(m, a, MiB)
+        time.sleep(0.05)  # past a coarse clock's tick
+        name = change(m)
+        changed = os.stat(m.backing_path(name)).st_ctime_ns
+    finally:
+        os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"off")
+    assert changed > before
+    wait_until(lambda: stat(m)["writeback"] == 0, 10, "the write finished")
+    time.sleep(1.1)  # past the kernel's attribute timeout
+    assert os.stat(m.path(name)).st_ctime_ns >= changed
+
+
 # --- the control plane -------------------------------------------------------
 
 def test_limits_survive_a_remount(cg, dirtyfs):
