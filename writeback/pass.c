@@ -331,8 +331,11 @@ int wb_io_complete(struct wb_io *io, int res, bool final)
 	int err = wb_io_result(io, wb_fault_apply(res, io->bytes));
 
 	pthread_mutex_lock(&mapping->lock);
-	for_each_cgroup_run(io, memcg_end_writeback, final ? 0 : err);
+	/* Re-charge the pages a failure makes dirty before their cgroups'
+	 * writeback ends: between the two, a removed cgroup's entry would
+	 * look idle and could be freed. */
 	pages_end_writeback(io->pages, io->nr_pages, !err || final);
+	for_each_cgroup_run(io, memcg_end_writeback, final ? 0 : err);
 	if (err)
 		wb_record_error(mapping, err);
 	else
