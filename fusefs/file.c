@@ -133,7 +133,7 @@ static cgroup_id_t write_cgroup(fuse_req_t req, struct dfs_file *f)
 }
 
 int file_attach(fuse_req_t req, struct dfs_inode *inode,
-		struct fuse_file_info *fi)
+		struct fuse_file_info *fi, bool created)
 {
 	struct address_space *mapping = &inode->mapping;
 	struct dfs_file *f;
@@ -142,10 +142,8 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	if (ret)
 		return ret;
 	/* Even at size 0 it sets mtime and ctime, as for any O_TRUNC open;
-	 * skipped for an empty file just created (only create passes
-	 * O_CREAT), whose BACKING open truncated it already. */
-	if ((fi->flags & O_TRUNC) &&
-	    (mapping->size_bytes || !(fi->flags & O_CREAT)))
+	 * skipped for an empty file just created, whose times are new. */
+	if ((fi->flags & O_TRUNC) && (mapping->size_bytes || !created))
 		ret = mapping_truncate(mapping, 0);
 	if (!ret && (fi->flags & O_TRUNC))
 		ret = attr_kill_suidgid(inode);
@@ -180,7 +178,7 @@ void dfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	ret = file_attach(req, inode, fi);
+	ret = file_attach(req, inode, fi, false);
 	if (ret)
 		fuse_reply_err(req, -ret);
 	else

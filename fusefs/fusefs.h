@@ -202,9 +202,10 @@ ssize_t control_list(fuse_req_t req, char **list, size_t len);
 
 /* file.c: file data through the page cache. */
 /* Attach a struct dfs_file to fi for inode (open or create by req's
- * caller, whose cgroup is remembered for writes without a pid). 0/-errno. */
+ * caller, whose cgroup is remembered for writes without a pid); created:
+ * create made the backing file just now. 0/-errno. */
 int file_attach(fuse_req_t req, struct dfs_inode *inode,
-		struct fuse_file_info *fi);
+		struct fuse_file_info *fi, bool created);
 void dfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	      struct fuse_file_info *fi);

@@ -237,12 +237,19 @@ void dfs_readlink(fuse_req_t req, fuse_ino_t ino)
  * it through the cache); the access mode stays so that a file that exists
  * already is opened with the caller's rights. O_NONBLOCK keeps a FIFO put
  * there behind our back from blocking the worker.
+ *
+ * *created says whether this call made the file, which file_attach needs:
+ * the kernel sends create also for a name that BACKING got behind our back.
+ * So O_EXCL first; on EEXIST the plain O_CREAT open finds the file, or
+ * makes it again if it was unlinked in between, a race that only costs
+ * file_attach a truncate of an empty file.
  */
 static int create_backing(fuse_req_t req, struct dfs_inode *dir,
-			  const char *name, mode_t mode, int flags)
+			  const char *name, mode_t mode, int flags,
+			  bool *created)
 {
-	int oflags = (flags & (O_ACCMODE | O_EXCL)) | O_CREAT | O_NOFOLLOW |
-		     O_NONBLOCK | O_CLOEXEC;
+	int oflags = (flags & O_ACCMODE) | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+		     O_CLOEXEC;
 	struct creds_saved saved;
 	int fd, err = inode_check_new(dir, name);
 
@@ -250,7 +257,10 @@ static int create_backing(fuse_req_t req, struct dfs_inode *dir,
 		err = creds_enter(req, &saved);
 	if (err)
 		return err;
-	fd = openat(dir->path_fd, name, oflags, mode);
+	fd = openat(dir->path_fd, name, oflags | O_EXCL, mode);
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST && !(flags & O_EXCL))
+		fd = openat(dir->path_fd, name, oflags, mode);
 	err = fd < 0 ? -errno : 0;
 	creds_leave(&saved);
 	if (fd >= 0)
@@ -264,7 +274,8 @@ void dfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct dfs_inode *dir = inode_get(parent);
 	struct fuse_entry_param e;
 	struct dfs_inode *inode;
-	int err = create_backing(req, dir, name, mode, fi->flags);
+	bool created;
+	int err = create_backing(req, dir, name, mode, fi->flags, &created);
 
 	/* nlookup +1 on success. */
 	if (!err)
@@ -274,7 +285,8 @@ void dfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	/* Not a regular file: one put in BACKING behind our back. */
-	err = S_ISREG(inode->type) ? file_attach(req, inode, fi) : -EEXIST;
+	err = S_ISREG(inode->type) ? file_attach(req, inode, fi, created) :
+				     -EEXIST;
 	if (err) {
 		/* The kernel never sees this lookup: undo its nlookup +1. */
 		inode_forget(inode, 1);
@@ -282,12 +294,13 @@ void dfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	/* The kernel sends create only for a name it believes absent, but
-	 * BACKING may have it: then file_attach has truncated it for O_TRUNC
-	 * (and cleared setuid and setgid if asked), and e must say so. */
+	 * BACKING may have it: then file_attach has truncated it for O_TRUNC,
+	 * which set its times (and cleared setuid and setgid if asked), and e
+	 * must say so. */
 	if (fi->flags & O_TRUNC) {
 		e.attr.st_size = 0;
 		e.attr.st_blocks = 0;
-		if (transport_kills_suidgid())
+		if (!created || transport_kills_suidgid())
 			inode_stat(inode, &e.attr);
 	}
 	/* nlookup +1 goes to the kernel with e; fi->fh holds a reference of

@@ -37,6 +37,21 @@ def test_create_exclusive_refuses_existing(mnt):
                  os.O_CREAT | os.O_EXCL | os.O_WRONLY)
 
 
+def test_create_o_trunc_of_file_made_in_backing_sets_times(mnt):
+    """For a name it holds absent the kernel sends create, not open: an
+    empty file that BACKING got since is truncated all the same, which
+    sets mtime and ctime, as an O_TRUNC open does on ext4."""
+    assert not os.path.lexists(mnt.path("f"))  # the kernel keeps this 1 s
+    write_file(mnt.backing_path("f"), b"")
+    os.utime(mnt.backing_path("f"), ns=(10**9, 10**9))
+    before = os.stat(mnt.backing_path("f"))
+    time.sleep(0.02)  # past a coarse clock's tick: ctime must move
+    os.close(os.open(mnt.path("f"), os.O_CREAT | os.O_TRUNC | os.O_WRONLY))
+    for st in (os.stat(mnt.path("f")), os.stat(mnt.backing_path("f"))):
+        assert st.st_mtime_ns > before.st_mtime_ns
+        assert st.st_ctime_ns > before.st_ctime_ns
+
+
 def test_mkdir_rmdir(mnt):
     os.mkdir(mnt.path("d"), 0o750)
     assert stat.S_ISDIR(os.stat(mnt.path("d")).st_mode)
