@@ -37,6 +37,10 @@ SAN_CFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
 # The sanitised daemon is the test build: it also carries fault injection
 # (writeback/fault.h), which the optimised daemon never has.
 TEST_CFLAGS := -DDIRTYFS_FAULT_INJECTION
+# What each build flavour compiles with (tsan's is below): its objects'
+# rule and its flags stamp both take it from here.
+CFLAGS_obj = $(COMMON_CFLAGS) $(OPT_CFLAGS)
+CFLAGS_asan = $(COMMON_CFLAGS) $(SAN_CFLAGS) $(TEST_CFLAGS)
 
 SRCS := $(sort $(wildcard fusefs/*.c cache/*.c writeback/*.c cgroup/*.c))
 HDRS := $(sort $(wildcard fusefs/*.h cache/*.h writeback/*.h cgroup/*.h))
@@ -59,7 +63,7 @@ PYTEST := $(PYTHON) -m pytest -p no:cacheprovider -ra tests/integration
 TEST_TIMEOUT_S := 1200
 
 .PHONY: all test unit-test integration-test install demo lint format clean \
-	deps test-deps
+	deps test-deps FORCE
 
 all: $(BIN)
 
@@ -89,14 +93,24 @@ $(BIN): $(OBJS)
 $(ASAN_BIN): $(ASAN_OBJS)
 	$(CC) $(SAN_CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/obj/%.o: %.c | deps
+# A flavour's objects depend on its stamp, which holds the compiler and
+# flags and is rewritten only when they change: then the objects rebuild.
+$(BUILD)/obj/.cflags $(BUILD)/asan/.cflags $(BUILD)/tsan/.cflags: \
+	$(BUILD)/%/.cflags: FORCE | deps
 	@mkdir -p $(@D)
-	$(CC) $(COMMON_CFLAGS) $(OPT_CFLAGS) -c -o $@ $<
+	@flags='$(CC) $(CFLAGS_$*)'; \
+		[ "$$flags" = "$$(cat $@ 2>/dev/null)" ] || \
+		printf '%s\n' "$$flags" > $@
 
-$(BUILD)/asan/%.o: %.c | deps
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/obj/.cflags | deps
 	@mkdir -p $(@D)
-	$(CC) $(COMMON_CFLAGS) $(SAN_CFLAGS) $(TEST_CFLAGS) $(EXTRA_CFLAGS) \
-		-c -o $@ $<
+	$(CC) $(CFLAGS_obj) -c -o $@ $<
+
+$(BUILD)/asan/%.o: %.c $(BUILD)/asan/.cflags | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_asan) $(EXTRA_CFLAGS) -c -o $@ $<
 
 # Unit tests are built with the sanitisers too: a leak or an out-of-bounds
 # access in the code under test fails them.
@@ -186,15 +200,16 @@ TSAN_OBJS := $(SRCS:%.c=$(BUILD)/tsan/%.o)
 # A test build, as the sanitised one: with fault injection, so that the
 # tests that inject faults race-check those paths too.
 TSAN_CFLAGS := -O1 -fsanitize=thread -fno-omit-frame-pointer
+CFLAGS_tsan = $(COMMON_CFLAGS) $(TSAN_CFLAGS) $(TEST_CFLAGS)
 
 .PHONY: soak tsan
 soak: $(BIN) | test-deps
 	SOAK_SECONDS=$(DURATION) DIRTYFS_BIN=$(abspath $(BIN)) \
 		$(PYTEST) -q tests/integration/test_soak.py
 
-$(BUILD)/tsan/%.o: %.c | deps
+$(BUILD)/tsan/%.o: %.c $(BUILD)/tsan/.cflags | deps
 	@mkdir -p $(@D)
-	$(CC) $(COMMON_CFLAGS) $(TSAN_CFLAGS) $(TEST_CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS_tsan) -c -o $@ $<
 
 $(TSAN_BIN): $(TSAN_OBJS)
 	$(CC) $(TSAN_CFLAGS) -pthread -o $@ $^ $(PKG_LIBS)
