@@ -137,9 +137,11 @@ for system, label in (
         ("dirtyfs_bw", "dirtyfs, writeback_bw=%s" % env("ISO_BW")),
         ("dirtyfs_mw", "dirtyfs, writeback_bw=%s, max_write=%s" % (
             env("ISO_BW"), env("MW_MAX_WRITE"))),
+        ("dirtyfs_nbdirect", "dirtyfs as above, the neighbour at %s/s on "
+         "BACKING's filesystem, not through the mount" % env("ISO_BW")),
         ("kernel", "kernel, vm.dirty_bytes=256M")):
     w = "iso_" + system
-    target = system != "kernel"
+    target = system not in ("kernel", "dirtyfs_nbdirect")
     add("6. victim p50, noisy vs solo (%s)" % label, "iso",
         med(w, "noisy", "p50_us"), med(w, "solo", "p50_us"), "us", None)
     add("6. victim p99, noisy vs solo (%s)" % label, "iso",

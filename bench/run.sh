@@ -42,6 +42,7 @@ ISO_INTERVAL_US=488     # 4 KiB every 488 us: 8 MiB/s
 ISO_REGION=$((64 << 20))
 ISO_NB_WRITERS=16
 ISO_NB_LIMIT=32M ISO_NB_BG=16M ISO_BW=64M
+ISO_NB_DIRECT_RATE=4m   # a writer: 16 of them write at ISO_BW
 KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
 # 9: one writer process per cgroup, SCALE_FILES files of SCALE_BYTES each;
@@ -419,8 +420,10 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|kernel) MODE (solo|noisy)
-# ROUND DIR (the mount, or the kernel's directory).
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|dirtyfs_nbdirect|kernel)
+# MODE (solo|noisy) ROUND DIR (the mount, or the kernel's directory). The
+# neighbour writes into DIR/nb, or into ISO_NB_DIR at ISO_NB_RATE per
+# writer (fio's --rate) where those are set.
 iso_run() {
 	local sys=$1 mode=$2 r=$3 dir=$4 nb_pid="" smp_pid="" perf_pid="" out rc=0
 	local tag=$sys-$mode-r$r c0=""
@@ -431,7 +434,8 @@ iso_run() {
 			--name=nb --numjobs=$ISO_NB_WRITERS --rw=write --bs=1M \
 			--size=128M --ioengine=psync --end_fsync=0 --time_based \
 			--runtime=$((ISO_SECONDS + 2)) --group_reporting \
-			--directory="$dir/nb" >/dev/null &
+			${ISO_NB_RATE:+--rate=$ISO_NB_RATE} \
+			--directory="${ISO_NB_DIR:-$dir/nb}" >/dev/null &
 		nb_pid=$!
 		BGPIDS+=("$nb_pid")
 		sleep 1.5 # the neighbour is over its limit and held by now
@@ -550,6 +554,18 @@ w_iso() {
 		iso_run dirtyfs_mw noisy $r "$ISO_DIR" || return 1
 	done
 	iso_note dirtyfs_mw "$ISO_DIR"
+
+	# What is left of the victim's tail, if not the neighbour's way through
+	# FUSE: the same mount, the neighbour at the rate writeback_bw allowed
+	# it, but writing into BACKING's filesystem directly.
+	mkdir -p "$WORK/nbdirect" || return 1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		ISO_NB_DIR=$WORK/nbdirect ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+			iso_run dirtyfs_nbdirect solo $r "$ISO_DIR" || return 1
+		ISO_NB_DIR=$WORK/nbdirect ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+			iso_run dirtyfs_nbdirect noisy $r "$ISO_DIR" || return 1
+		rm -f "$WORK"/nbdirect/* || return 1
+	done
 
 	# The kernel, same scenario on BACKING's filesystem directly.
 	sysctl_save
