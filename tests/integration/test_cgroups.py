@@ -725,30 +725,40 @@ def _utime(m):
     return "f"
 
 
+def _unlink(m):
+    os.unlink(m.path("f"))
+    return "keep"  # f's other name, made in BACKING before the hold
+
+
 @pytest.mark.fault_injection
-@pytest.mark.parametrize("change", [_chmod, _link, _rename, _setxattr, _utime],
-                         ids=lambda f: f.__name__[1:])
+@pytest.mark.parametrize("change", [_chmod, _link, _rename, _setxattr, _utime,
+                                    _unlink], ids=lambda f: f.__name__[1:])
 def test_a_change_while_writeback_is_in_flight_moves_ctime(cg, dirtyfs,
                                                            change):
     """As on ext4, a chmod (link, rename, ...) moves ctime. Writeback moves
     BACKING's too, and a stat shows the ctime from before it while BACKING
     has the one writeback left: a change made while a pass is in flight
-    must not end up behind that shadow."""
+    must not end up behind that shadow. An open descriptor keeps the
+    daemon's inode, and with it the shadow, once the file is clean."""
     m = dirtyfs(HOLD)
     a = cg.make("A")
     cg.run(a, dd(m.path("f"), "64k", 16))
-    before = os.stat(m.path("f")).st_ctime_ns
+    os.link(m.backing_path("f"), m.backing_path("keep"))
+    before = os.stat(m.backing_path("f")).st_ctime_ns
+    fd = os.open(m.path("f"), os.O_RDONLY)
     try:
-        hold_writeback(m, a, MiB)
-        time.sleep(0.05)  # past a coarse clock's tick
-        name = change(m)
-        changed = os.stat(m.backing_path(name)).st_ctime_ns
+        try:
+            hold_writeback(m, a, MiB)
+            time.sleep(0.05)  # past a coarse clock's tick
+            changed = os.stat(m.backing_path(change(m))).st_ctime_ns
+        finally:
+            os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"off")
+        assert changed > before
+        wait_until(lambda: stat(m)["writeback"] == 0, 10, "the write finished")
+        time.sleep(1.1)  # past the kernel's attribute timeout
+        assert os.fstat(fd).st_ctime_ns >= changed
     finally:
-        os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"off")
-    assert changed > before
-    wait_until(lambda: stat(m)["writeback"] == 0, 10, "the write finished")
-    time.sleep(1.1)  # past the kernel's attribute timeout
-    assert os.stat(m.path(name)).st_ctime_ns >= changed
+        os.close(fd)
 
 
 # --- the control plane -------------------------------------------------------
