@@ -235,8 +235,12 @@ void dfs_readlink(fuse_req_t req, fuse_ino_t ino)
  * opens the data descriptors through the cache. O_TRUNC is left out here
  * because BACKING must not be truncated behind the cache (file_attach does
  * it through the cache); the access mode stays so that a file that exists
- * already is opened with the caller's rights. O_NONBLOCK keeps a FIFO put
- * there behind our back from blocking the worker.
+ * already is opened with the caller's rights. Those include write for
+ * O_TRUNC, even with O_RDONLY: file_attach truncates as the daemon, and
+ * the kernel checked only the directory for a name it held absent. So
+ * O_RDONLY | O_TRUNC opens O_RDWR, which asks for read and write as the
+ * kernel's own open would. O_NONBLOCK keeps a FIFO put there behind our
+ * back from blocking the worker.
  *
  * *created says whether this call made the file, which file_attach needs:
  * the kernel sends create also for a name that BACKING got behind our back.
@@ -253,6 +257,8 @@ static int create_backing(fuse_req_t req, struct dfs_inode *dir,
 	struct creds_saved saved;
 	int fd, err = inode_check_new(dir, name);
 
+	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
+		oflags = (oflags & ~O_ACCMODE) | O_RDWR;
 	if (!err)
 		err = creds_enter(req, &saved);
 	if (err)

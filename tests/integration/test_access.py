@@ -63,6 +63,27 @@ def test_user_cannot_chown_to_someone_else(mnt):
     assert os.stat(mnt.backing_path("pub", "mine")).st_uid == NOBODY
 
 
+def _open_rdonly_trunc(path):
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_TRUNC))
+
+
+def test_create_o_trunc_of_others_file_needs_write(mnt):
+    """For a name it holds absent (here one BACKING got behind our back)
+    the kernel sends create and checks only the directory. O_RDONLY with
+    O_TRUNC still needs write permission, as in BACKING itself: without
+    it, the daemon's truncate must not happen."""
+    os.mkdir(mnt.path("pub"))
+    os.chmod(mnt.path("pub"), 0o777)
+    assert not os.path.lexists(mnt.path("pub", "f"))  # the kernel keeps this
+    write_file(mnt.backing_path("pub", "f"), b"root's", 0o644)
+    os.chmod(mnt.backing_path("pub", "f"), 0o644)
+    assert run_as(NOBODY, NOBODY, _open_rdonly_trunc,
+                  mnt.backing_path("pub", "f")) == errno.EACCES
+    assert run_as(NOBODY, NOBODY, _open_rdonly_trunc,
+                  mnt.path("pub", "f")) == errno.EACCES
+    assert read_file(mnt.backing_path("pub", "f")) == b"root's"
+
+
 def test_dotdot_of_root_leaves_to_mountpoints_parent(mnt):
     up = os.stat(mnt.path(".."))
     parent = os.stat(os.path.dirname(mnt.mnt))
