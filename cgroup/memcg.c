@@ -766,13 +766,13 @@ uint64_t memcg_shared_inodes(void)
 	return n;
 }
 
-/* Can m go? Removed from cgroupfs, nothing charged or owned or held, no
- * limit of its own (kept for when the cgroup comes back). Lock held. */
 /*
- * Not at the first refresh that finds the cgroup gone but at the next, a
- * refresh later: an id memcg_id() handed out just before (to a write about
- * to charge it, or an owner read without the lock) must not name a freed
- * entry, or a new cgroup that reuses the id.
+ * Can m go? Removed from cgroupfs, nothing charged or owned or held, no
+ * limit of its own (kept for when the cgroup comes back). Lock held.
+ * Removed means found gone by two refreshes in a row, not one: an id
+ * memcg_id() handed out just before the first (to a write about to charge
+ * it, or an owner read without the lock) must not name a freed entry, or a
+ * new cgroup that reuses the id.
  */
 static bool memcg_reapable(const struct memcg *m)
 {
