@@ -92,11 +92,13 @@ void inode_forget(struct dfs_inode *inode, uint64_t nlookup);
  * descriptor, say, can still open it through /proc/self/fd). */
 void inode_file_closed(struct dfs_inode *inode);
 void inode_ref(struct dfs_inode *inode);
+/* NULL-safe, as free(). */
 void inode_unref(struct dfs_inode *inode);
-/* The inode already in the table for name in dir, with a reference
- * (inode_unref), or NULL: the object a namespace change is about to touch,
- * found before the name moves. */
-struct dfs_inode *inode_find_name(const struct dfs_inode *dir,
+/* The inode already in the table for the regular file name in dir, with a
+ * reference (inode_unref), or NULL: the file whose ctime a namespace change
+ * is about to move, found before the name moves. Only files are looked up,
+ * as only a mapping keeps a ctime of its own. */
+struct dfs_inode *inode_find_file(const struct dfs_inode *dir,
 				  const char *name);
 /* BACKING changed inode's ctime (chmod, chown, xattrs, link count, name):
  * call after the change. NULL-safe. */

@@ -190,6 +190,8 @@ void inode_unref(struct dfs_inode *inode)
 {
 	bool last;
 
+	if (!inode)
+		return;
 	pthread_mutex_lock(&table_lock);
 	last = inode_put_locked(inode);
 	pthread_mutex_unlock(&table_lock);
@@ -248,13 +250,14 @@ static struct dfs_inode *inode_find(const struct inode_key *key)
 	return inode;
 }
 
-struct dfs_inode *inode_find_name(const struct dfs_inode *dir, const char *name)
+struct dfs_inode *inode_find_file(const struct dfs_inode *dir, const char *name)
 {
 	struct stat st;
 	struct inode_key key;
 	struct dfs_inode *inode;
 
-	if (fstatat(dir->path_fd, name, &st, AT_SYMLINK_NOFOLLOW))
+	if (fstatat(dir->path_fd, name, &st, AT_SYMLINK_NOFOLLOW) ||
+	    !S_ISREG(st.st_mode))
 		return NULL;
 	key = (struct inode_key){ .dev = st.st_dev, .ino = st.st_ino };
 	pthread_mutex_lock(&table_lock);

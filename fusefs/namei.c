@@ -161,13 +161,12 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	int err = inode_check_existing(dir, name);
 
 	if (!err)
-		inode = inode_find_name(dir, name);
+		inode = inode_find_file(dir, name);
 	if (!err && unlinkat(dir->path_fd, name, flags))
 		err = -errno;
 	if (!err)
 		inode_ctime_changed(inode); /* its link count */
-	if (inode)
-		inode_unref(inode);
+	inode_unref(inode);
 	fuse_reply_err(req, -err);
 }
 
@@ -196,8 +195,8 @@ void dfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		err = -EINVAL;
 	if (!err) {
-		moved = inode_find_name(inode_get(parent), name);
-		replaced = inode_find_name(inode_get(newparent), newname);
+		moved = inode_find_file(inode_get(parent), name);
+		replaced = inode_find_file(inode_get(newparent), newname);
 	}
 	if (!err && renameat2(inode_get(parent)->path_fd, name,
 			      inode_get(newparent)->path_fd, newname, flags))
@@ -208,10 +207,8 @@ void dfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		inode_ctime_changed(moved);
 		inode_ctime_changed(replaced);
 	}
-	if (moved)
-		inode_unref(moved);
-	if (replaced)
-		inode_unref(replaced);
+	inode_unref(moved);
+	inode_unref(replaced);
 	fuse_reply_err(req, -err);
 }
 

@@ -181,6 +181,9 @@ struct opt_desc {
 	uint64_t min, max; /* range of a SIZE, pages or SECONDS accepted */
 };
 
+/* options.h spells a page out, to stay free of the cache's header. */
+_Static_assert(DFS_MIN_WRITE == PAGE_SIZE, "max_write's floor is a page");
+
 #define FIELD(f) offsetof(struct dfs_options, f)
 #define NO_RANGE 0, UINT64_MAX
 
