@@ -25,6 +25,12 @@ void dfs_init(void *userdata, struct fuse_conn_info *conn)
 			FUSE_CAP_READDIRPLUS_AUTO);
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
+	/* POSIX_ACL: without it the kernel checks the mode bits alone, and
+	 * an ACL in BACKING that grants or denies a user is ignored on the
+	 * mount. With it the kernel reads the system.posix_acl_* xattrs,
+	 * which BACKING keeps and interprets (mode sync, inheritance). */
+	if (conn->capable & FUSE_CAP_POSIX_ACL)
+		conn->want |= FUSE_CAP_POSIX_ACL;
 	/* The kernel copies a whole request without a preemption point:
 	 * smaller requests keep one writer from holding a CPU as long
 	 * (max_write in the man page). */

@@ -3,7 +3,9 @@ mount only."""
 import errno
 import os
 import stat
+import struct
 
+from conftest import require
 from helpers import NOBODY, read_file, run_as, write_file
 
 
@@ -82,6 +84,48 @@ def test_create_o_trunc_of_others_file_needs_write(mnt):
     assert run_as(NOBODY, NOBODY, _open_rdonly_trunc,
                   mnt.path("pub", "f")) == errno.EACCES
     assert read_file(mnt.backing_path("pub", "f")) == b"root's"
+
+
+def _acl(*entries):
+    """A system.posix_acl_access value: (tag, perm, id) entries."""
+    return struct.pack("<I", 2) + b"".join(
+        struct.pack("<HHI", *e) for e in entries)
+
+
+ACL_USER_OBJ, ACL_USER, ACL_GROUP_OBJ, ACL_MASK, ACL_OTHER = 1, 2, 4, 16, 32
+ACL_NO_ID = 0xFFFFFFFF
+
+
+def _set_acl_naming_nobody(path, mode, nobody_perm):
+    """mode's bits for owner, group and other, and nobody_perm for
+    nobody by name."""
+    write_file(path, b"guarded", mode)
+    os.chmod(path, mode)
+    try:
+        os.setxattr(path, "system.posix_acl_access", _acl(
+            (ACL_USER_OBJ, (mode >> 6) & 7, ACL_NO_ID),
+            (ACL_USER, nobody_perm, NOBODY),
+            (ACL_GROUP_OBJ, (mode >> 3) & 7, ACL_NO_ID),
+            (ACL_MASK, 7, ACL_NO_ID),
+            (ACL_OTHER, mode & 7, ACL_NO_ID)))
+    except OSError as e:
+        require(e.errno != errno.EOPNOTSUPP, "BACKING without POSIX ACLs")
+        raise
+
+
+def test_posix_acl_in_backing_grants_and_denies(mnt):
+    """An ACL decides on the mount as on BACKING: a user it names may read
+    a file the mode bits keep from him, and may not read one they let all
+    read. Checking the mode bits alone would show the first and deny the
+    second."""
+    _set_acl_naming_nobody(mnt.path("granted"), 0o600, 4)
+    _set_acl_naming_nobody(mnt.path("denied"), 0o644, 0)
+    for name, want in (("granted", 0), ("denied", errno.EACCES)):
+        assert run_as(NOBODY, NOBODY, _read, mnt.backing_path(name)) == want
+        assert run_as(NOBODY, NOBODY, _read, mnt.path(name)) == want
+    os.chmod(mnt.path("granted"), 0o600)  # the ACL's mask now grants none
+    assert run_as(NOBODY, NOBODY, _read, mnt.path("granted")) == \
+        errno.EACCES
 
 
 def test_dotdot_of_root_leaves_to_mountpoints_parent(mnt):
