@@ -228,8 +228,10 @@ void mapping_set_max_file_bytes(uint64_t bytes);
  */
 void mapping_destroy(struct address_space *mapping);
 /* Open the backing data fds from an O_PATH descriptor if they are not, and
- * count a user of them. 0 or -errno (then no user is counted). */
-int mapping_open_backing(struct address_space *mapping, int path_fd);
+ * count a user of them; write: the user writes, so fd must be O_RDWR. 0 or
+ * -errno (then no user is counted). */
+int mapping_open_backing(struct address_space *mapping, int path_fd,
+			 bool write);
 /* Open them without counting a user (mapping->lock held): writeback's, for
  * the pass it builds; closed again when the mapping is idle. 0 or -errno. */
 int mapping_open_fds(struct address_space *mapping, int path_fd);

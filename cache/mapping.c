@@ -116,12 +116,40 @@ int mapping_open_fds(struct address_space *mapping, int path_fd)
 	return 0;
 }
 
-int mapping_open_backing(struct address_space *mapping, int path_fd)
+/*
+ * fd was opened O_RDONLY (BACKING refused O_RDWR: a running executable, an
+ * immutable or append-only file) and a writer comes: open it O_RDWR now,
+ * or fail with BACKING's refusal, as BACKING's own open would, rather than
+ * accept the open and fail every write with EBADF. dup2 swaps the file
+ * behind the same number, for an fsync(fd) made outside the lock. A
+ * mapping that was never writable has nothing dirty or in flight.
+ */
+static int mapping_reopen_writable(struct address_space *mapping, int path_fd)
+{
+	int fd = reopen(path_fd, O_RDWR);
+
+	if (fd < 0)
+		return -errno;
+	if (dup2(fd, mapping->fd) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	mapping->writable = true;
+	mapping->fd_direct = reopen(path_fd, O_RDWR | O_DIRECT);
+	return 0;
+}
+
+int mapping_open_backing(struct address_space *mapping, int path_fd, bool write)
 {
 	int ret;
 
 	pthread_mutex_lock(&mapping->lock);
 	ret = mapping_open_fds(mapping, path_fd);
+	if (!ret && write && !mapping->writable)
+		ret = mapping_reopen_writable(mapping, path_fd);
 	if (!ret)
 		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);

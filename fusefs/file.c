@@ -136,8 +136,9 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 		struct fuse_file_info *fi, bool created)
 {
 	struct address_space *mapping = &inode->mapping;
+	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || fi->flags & O_TRUNC;
 	struct dfs_file *f;
-	int ret = mapping_open_backing(mapping, inode->path_fd);
+	int ret = mapping_open_backing(mapping, inode->path_fd, write);
 
 	if (ret)
 		return ret;
@@ -392,7 +393,7 @@ void dfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 int file_truncate(struct dfs_inode *inode, uint64_t size)
 {
-	int ret = mapping_open_backing(&inode->mapping, inode->path_fd);
+	int ret = mapping_open_backing(&inode->mapping, inode->path_fd, true);
 
 	if (ret)
 		return ret;

@@ -1,10 +1,13 @@
 """Inputs at the edges: names at NAME_MAX, paths near PATH_MAX, writes near
 BACKING's largest file size, a 1 TiB sparse file with a few dirty pages, and
 more dirty files than the daemon's descriptor limit would allow if each
-kept its data descriptors open."""
+kept its data descriptors open, and a BACKING file that refuses writes."""
 import errno
+import fcntl
 import os
+import struct
 
+from conftest import require
 from helpers import data, expect_errno, parse_stats, read_file, write_file
 
 NAME_MAX = 255
@@ -145,3 +148,61 @@ def test_descriptor_limit_reached_refuses_creates_and_loses_nothing(dirtyfs):
     assert m.terminate() == 0
     for i in written:
         assert read_file(m.backing_path("f%d" % i)) == data(i, PAGE + 1)
+
+
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
+FS_IMMUTABLE_FL = 0x10
+
+
+def _set_immutable(path, on):
+    """chattr +i or -i: False where BACKING or we cannot."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        flags = struct.unpack("i", fcntl.ioctl(fd, FS_IOC_GETFLAGS,
+                                               b"\0" * 4))[0]
+        flags = flags | FS_IMMUTABLE_FL if on else flags & ~FS_IMMUTABLE_FL
+        fcntl.ioctl(fd, FS_IOC_SETFLAGS, struct.pack("i", flags))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _open_errno(path, flags):
+    """The errno of opening path, or 0 (the file is closed again)."""
+    try:
+        os.close(os.open(path, flags))
+    except OSError as e:
+        return e.errno
+    return 0
+
+
+def test_immutable_backing_file_refuses_write_opens_as_backing_does(mnt):
+    """The daemon opens BACKING O_RDONLY where O_RDWR is refused (an
+    immutable file here, a running executable too). A write open or a
+    truncate through the mount must fail as BACKING's would, not succeed
+    and leave every write to fail with EBADF; and once BACKING allows
+    writes again, a write open gets them, though a read open came first."""
+    write_file(mnt.backing_path("f"), b"fixed")
+    require(_set_immutable(mnt.backing_path("f"), True),
+            "chattr +i of a BACKING file")
+    reader = os.open(mnt.path("f"), os.O_RDONLY)
+    try:
+        assert _open_errno(mnt.backing_path("f"), os.O_WRONLY) == errno.EPERM
+        for flags in (os.O_WRONLY, os.O_WRONLY | os.O_APPEND, os.O_RDWR,
+                      os.O_RDONLY | os.O_TRUNC):
+            assert _open_errno(mnt.path("f"), flags) == errno.EPERM
+        expect_errno(errno.EPERM, os.truncate, mnt.path("f"), 0)
+        assert read_file(mnt.path("f")) == b"fixed"
+        _set_immutable(mnt.backing_path("f"), False)
+        fd = os.open(mnt.path("f"), os.O_WRONLY)
+        assert os.pwrite(fd, b"F", 0) == 1
+        os.fsync(fd)
+        os.close(fd)
+        assert os.pread(reader, 5, 0) == b"Fixed"
+    finally:
+        os.close(reader)
+        _set_immutable(mnt.backing_path("f"), False)
+    assert read_file(mnt.backing_path("f")) == b"Fixed"
