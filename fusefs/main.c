@@ -562,7 +562,7 @@ int main(int argc, char *argv[])
 	if (!ret && !cmd.foreground)
 		ret = daemonize_begin();
 	if (!ret) {
-		/* The kernel has applied the caller's umask already. */
+		/* The caller's umask, not ours, applies (namei.c). */
 		umask(0);
 		raise_nofile();
 		preload_unwinder();

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "fusefs.h"
@@ -69,6 +70,22 @@ static void reply_made(fuse_req_t req, struct dfs_inode *dir, const char *name,
 		fuse_reply_entry(req, &e);
 }
 
+/*
+ * The mode to create a node with under dir. BACKING applies dir's default
+ * ACL, if it has one, in place of the umask, as the kernel does for a
+ * filesystem with ACLs; else the caller's umask applies, which the kernel
+ * leaves to us (DONT_MASK) and the daemon's own (0) would not.
+ */
+static mode_t create_mode(fuse_req_t req, struct dfs_inode *dir, mode_t mode)
+{
+	char path[64];
+
+	inode_proc_path(dir, path);
+	if (getxattr(path, "system.posix_acl_default", NULL, 0) > 0)
+		return mode;
+	return mode & ~fuse_req_ctx(req)->umask;
+}
+
 /* mknod, mkdir or symlink (by the type in mode) as the caller. 0/-errno. */
 static int make_node(fuse_req_t req, struct dfs_inode *dir, const char *name,
 		     mode_t mode, dev_t rdev, const char *link)
@@ -76,6 +93,7 @@ static int make_node(fuse_req_t req, struct dfs_inode *dir, const char *name,
 	struct creds_saved saved;
 	int res, err = inode_check_new(dir, name);
 
+	mode = create_mode(req, dir, mode);
 	if (!err)
 		err = creds_enter(req, &saved);
 	if (err)
@@ -256,6 +274,7 @@ static int create_backing(fuse_req_t req, struct dfs_inode *dir,
 
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
 		oflags = (oflags & ~O_ACCMODE) | O_RDWR;
+	mode = create_mode(req, dir, mode);
 	if (!err)
 		err = creds_enter(req, &saved);
 	if (err)

@@ -31,6 +31,10 @@ void dfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * which BACKING keeps and interprets (mode sync, inheritance). */
 	if (conn->capable & FUSE_CAP_POSIX_ACL)
 		conn->want |= FUSE_CAP_POSIX_ACL;
+	/* DONT_MASK: the caller's umask is ours to apply (create_mode in
+	 * namei.c), as under a default ACL it must not be. */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
 	/* The kernel copies a whole request without a preemption point:
 	 * smaller requests keep one writer from holding a CPU as long
 	 * (max_write in the man page). */

@@ -128,6 +128,42 @@ def test_posix_acl_in_backing_grants_and_denies(mnt):
         errno.EACCES
 
 
+def _create_with_umask(path, umask, mode):
+    old = os.umask(umask)
+    try:
+        if mode & stat.S_IFDIR:
+            os.mkdir(path, mode & 0o7777)
+        else:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, mode))
+    finally:
+        os.umask(old)
+
+
+def test_default_acl_replaces_umask_as_in_backing(mnt):
+    """Under a directory with a default ACL the new node's ACL comes from
+    it and the umask does not apply; elsewhere the umask does. Creating
+    through the mount and in BACKING directly must give the same modes."""
+    os.mkdir(mnt.path("inherit"))
+    try:
+        os.setxattr(mnt.path("inherit"), "system.posix_acl_default", _acl(
+            (ACL_USER_OBJ, 7, ACL_NO_ID), (ACL_USER, 7, NOBODY),
+            (ACL_GROUP_OBJ, 5, ACL_NO_ID), (ACL_MASK, 7, ACL_NO_ID),
+            (ACL_OTHER, 5, ACL_NO_ID)))
+    except OSError as e:
+        require(e.errno != errno.EOPNOTSUPP, "BACKING without POSIX ACLs")
+        raise
+    os.mkdir(mnt.path("plain"))
+    for d in ("inherit", "plain"):
+        for name, mode in (("file", stat.S_IFREG | 0o666),
+                           ("dir", stat.S_IFDIR | 0o777)):
+            _create_with_umask(mnt.path(d, name), 0o022, mode)
+            _create_with_umask(mnt.backing_path(d, "b" + name), 0o022, mode)
+            assert os.stat(mnt.path(d, name)).st_mode == \
+                os.stat(mnt.backing_path(d, "b" + name)).st_mode, (d, name)
+    assert os.stat(mnt.path("plain", "file")).st_mode & 0o777 == 0o644
+    assert os.stat(mnt.path("inherit", "file")).st_mode & 0o777 == 0o664
+
+
 def test_dotdot_of_root_leaves_to_mountpoints_parent(mnt):
     up = os.stat(mnt.path(".."))
     parent = os.stat(os.path.dirname(mnt.mnt))
