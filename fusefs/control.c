@@ -42,8 +42,9 @@
 #define LIMITS_BUF 65536 /* the first guess; grown as the limits need */
 #define XATTR_VALUE_MAX 65536 /* the VFS's largest xattr value */
 
-/* One writer of the store at a time (the order of the limits in it is the
- * registry's, under its own lock, at formatting time). */
+/* One change of the limits at a time, from the registry to the store: a
+ * change that cannot be stored is undone before another is made (the order
+ * of the limits in the store is the registry's at formatting time). */
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static enum memcg_limit_kind memcg_kind(enum ctl_limit limit)
@@ -115,16 +116,14 @@ static int store_write(const char *text, int len)
 	return ret;
 }
 
-/* Write every limit to BACKING's root. 0 or -errno. */
+/* Write every limit to BACKING's root. Store lock held. 0 or -errno. */
 static int store_limits(void)
 {
 	char *text = NULL;
 	int len, ret;
 
-	pthread_mutex_lock(&store_lock);
 	len = format_limits(&text);
 	ret = len < 0 ? len : store_write(text, len);
-	pthread_mutex_unlock(&store_lock);
 	free(text);
 	if (ret)
 		dfs_log(LOG_ERR, "cannot keep the limits in %s of BACKING: %s",
@@ -217,22 +216,40 @@ static int control_sync(const char *value, size_t size)
 	return nr < 0 ? (int)nr : writeback_sync_mappings(v, (size_t)nr);
 }
 
+/*
+ * Set (limit != NULL) or remove cgpath's own limit, and store the change.
+ * A change that cannot be stored (BACKING full or read-only) is undone and
+ * fails with the store's error: a limit that would be gone after a remount
+ * must not seem set.
+ */
+static int change_limit(enum memcg_limit_kind kind, const char *cgpath,
+			const struct limit *limit)
+{
+	struct limit old;
+	bool had;
+	int ret;
+
+	pthread_mutex_lock(&store_lock);
+	had = !memcg_get_limit(cgpath, kind, &old);
+	ret = memcg_set_limit(cgpath, kind, limit);
+	if (!ret && (ret = store_limits()))
+		memcg_set_limit(cgpath, kind, had ? &old : NULL);
+	pthread_mutex_unlock(&store_lock);
+	if (!ret)
+		throttle_kick(); /* a higher limit may release writers */
+	return ret;
+}
+
 static int control_set_limit(enum memcg_limit_kind kind, const char *cgpath,
 			     const char *value, size_t size)
 {
 	char text[64];
 	struct limit limit;
-	int ret;
 
 	if (ctl_parse_value(value, size, text, sizeof(text)) ||
 	    parse_limit(text, &limit))
 		return -EINVAL;
-	ret = memcg_set_limit(cgpath, kind, &limit);
-	if (!ret) {
-		store_limits();
-		throttle_kick(); /* a higher limit may release writers */
-	}
-	return ret;
+	return change_limit(kind, cgpath, &limit);
 }
 
 int control_set(const char *name, const char *value, size_t size)
@@ -268,12 +285,7 @@ int control_remove(const char *name)
 		return -ENODATA;
 	if (ret)
 		return ret;
-	ret = memcg_set_limit(cn.cgpath, memcg_kind(cn.limit), NULL);
-	if (!ret) {
-		store_limits();
-		throttle_kick();
-	}
-	return ret;
+	return change_limit(memcg_kind(cn.limit), cn.cgpath, NULL);
 }
 
 /* --- get and list -------------------------------------------------------- */

@@ -805,6 +805,33 @@ def test_a_thousand_limits_survive_a_remount(dirtyfs):
             == str((i + 1) * 1024).encode()
 
 
+def test_a_limit_that_cannot_be_kept_is_refused(dirtyfs, tmpfs):
+    """A limit applies only once it is in BACKING's store: one that would
+    be lost at the next remount fails with the store's error, and the old
+    limit stays."""
+    backing = tmpfs("1M")
+    m = dirtyfs(backing=backing, errors_expected=True)
+    name = "trusted.dirtyfs.dirty_limit:/dfs-full"
+    os.setxattr(m.mnt, name, b"1M")
+    _fill(backing)
+    expect_errno(errno.ENOSPC, os.setxattr, m.mnt, name, b"2M")
+    assert os.getxattr(m.mnt, name) == b"1048576"
+    expect_errno(errno.ENOSPC, os.setxattr, m.mnt,
+                 "trusted.dirtyfs.dirty_background_limit:/dfs-full", b"1M")
+    expect_errno(errno.ENODATA, os.getxattr, m.mnt,
+                 "trusted.dirtyfs.dirty_background_limit:/dfs-full")
+    assert m.unmount() == 0
+
+    m2 = dirtyfs(backing=backing)
+    assert os.getxattr(m2.mnt, name) == b"1048576"
+    os.unlink(os.path.join(backing, "filler"))
+    os.setxattr(m2.mnt, name, b"2M")
+    assert m2.unmount() == 0
+
+    m3 = dirtyfs(backing=backing)
+    assert os.getxattr(m3.mnt, name) == b"2097152"
+
+
 def test_the_limits_file_is_hidden_from_the_mount(dirtyfs):
     m = dirtyfs()
     store = ".dirtyfs.limits"
