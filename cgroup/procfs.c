@@ -142,12 +142,12 @@ int cg_unified_root(const char *sysfs_root, char *out, size_t outlen,
 	return -ENOENT;
 }
 
-static int dir_exists(const char *path, bool *out)
+static int file_exists(const char *path, bool *out)
 {
 	struct stat st;
 
 	if (stat(path, &st) == 0) {
-		*out = S_ISDIR(st.st_mode);
+		*out = S_ISREG(st.st_mode);
 		return 0;
 	}
 	*out = false;
@@ -159,8 +159,10 @@ static int dir_exists(const char *path, bool *out)
  * limit that applies:
  *   1. v2, if the memory controller is enabled in the v2 root (its
  *      cgroup.controllers lists "memory": a pure v2 host);
- *   2. else v1's memory controller, if sysfs_root/memory exists (v1 and
- *      hybrid hosts);
+ *   2. else v1's memory controller, if it is mounted at sysfs_root/memory
+ *      (v1 and hybrid hosts): its root has memory.limit_in_bytes, where
+ *      an empty directory (a container's, or one unmounted) would give no
+ *      memory limit to read, and every percentage would come to 0;
  *   3. else v2 (no memory controller anywhere: every limit is physical
  *      memory, and v2 paths at least name the writer's cgroup).
  * cgroup=unified and cgroup=memory take that hierarchy, or fail with
@@ -176,9 +178,10 @@ int cg_choose_hierarchy(enum cgroup_mode mode, const char *sysfs_root,
 	v2_ret = cg_unified_root(sysfs_root, path, sizeof(path), &v2_memory);
 	if (v2_ret && v2_ret != -ENOENT)
 		return v2_ret;
-	ret = join(path, sizeof(path), sysfs_root, "/memory");
+	ret = join(path, sizeof(path), sysfs_root,
+		   "/memory/memory.limit_in_bytes");
 	if (!ret)
-		ret = dir_exists(path, &v1_memory);
+		ret = file_exists(path, &v1_memory);
 	if (ret)
 		return ret;
 	switch (mode) {

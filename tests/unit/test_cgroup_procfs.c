@@ -371,6 +371,7 @@ static void choose_on_hybrid_host(void **state)
 	struct tree *t = *state;
 
 	tree_dir(t, "memory");
+	tree_file(t, "memory/memory.limit_in_bytes", "9223372036854771712\n");
 	tree_dir(t, "unified");
 	tree_file(t, "unified/cgroup.controllers", "hugetlb\n");
 	assert_choice(t, CGROUP_MODE_AUTO, 0, CG_MEMORY_V1);
@@ -405,10 +406,28 @@ static void choose_on_pure_v1_host(void **state)
 	struct tree *t = *state;
 
 	tree_dir(t, "memory");
+	tree_file(t, "memory/memory.limit_in_bytes", "9223372036854771712\n");
 	tree_dir(t, "cpu");
 	assert_choice(t, CGROUP_MODE_AUTO, 0, CG_MEMORY_V1);
 	assert_choice(t, CGROUP_MODE_UNIFIED, -ENOENT, 0);
 	assert_choice(t, CGROUP_MODE_MEMORY, 0, CG_MEMORY_V1);
+}
+
+/*
+ * A hybrid tree whose memory directory has no hierarchy mounted on it (a
+ * container's /sys/fs/cgroup, or one unmounted): v1 has no limits to read
+ * there, so it is not taken.
+ */
+static void choose_without_memory_mounted(void **state)
+{
+	struct tree *t = *state;
+
+	tree_dir(t, "memory");
+	tree_dir(t, "unified");
+	tree_file(t, "unified/cgroup.controllers", "hugetlb\n");
+	assert_choice(t, CGROUP_MODE_AUTO, 0, CG_UNIFIED);
+	assert_choice(t, CGROUP_MODE_UNIFIED, 0, CG_UNIFIED);
+	assert_choice(t, CGROUP_MODE_MEMORY, -ENOENT, 0);
 }
 
 /* No memory controller anywhere: v2 names cgroups; "memory2" is not it. */
@@ -658,6 +677,8 @@ int main(void)
 			choose_v2_when_hybrid_v2_has_memory, tree_setup,
 			tree_teardown),
 		cmocka_unit_test_setup_teardown(choose_on_pure_v1_host,
+						tree_setup, tree_teardown),
+		cmocka_unit_test_setup_teardown(choose_without_memory_mounted,
 						tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(
 			choose_without_memory_controller, tree_setup,
