@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "../writeback/writeback.h"
@@ -121,7 +122,12 @@ int memcg_init(const struct memcg_config *cfg)
 	reg.cfg = *cfg;
 	INIT_LIST_HEAD(&reg.over_set);
 	INIT_LIST_HEAD(&reg.shared);
-	cg_memory_limit(cfg->hier, "/", &mem);
+	/* No hierarchy to read (no cgroupfs mounted here): physical memory,
+	 * as where none is limited, not 0, which would make every percentage
+	 * limit 0 bytes and hold every write until written back. */
+	if (cg_memory_limit(cfg->hier, "/", &mem))
+		mem = (uint64_t)sysconf(_SC_PHYS_PAGES) *
+		      (uint64_t)sysconf(_SC_PAGESIZE);
 	return memcg_create("/", NULL, mem) ? 0 : -ENOMEM;
 }
 
@@ -146,6 +152,7 @@ static int memcg_track(const char *path)
 	char parent_path[CGPATH_MAX];
 	struct memcg *m, *parent;
 	uint64_t mem = 0;
+	bool known;
 	int ret;
 
 	ret = cg_path_parent(path, parent_path, sizeof(parent_path));
@@ -156,10 +163,18 @@ static int memcg_track(const char *path)
 	pthread_mutex_unlock(&reg.lock);
 	if (!parent && (ret = memcg_track(parent_path)))
 		return ret;
-	cg_memory_limit(reg.cfg.hier, path, &mem);
+	known = !cg_memory_limit(reg.cfg.hier, path, &mem);
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_find(path);
 	parent = memcg_find(parent_path);
+	/*
+	 * Not made yet (a limit may name it first) or removed already: its
+	 * writers, once it has some, are bound by the parent's memory limit,
+	 * the nearest limited ancestor's. The refresh reads its own once it
+	 * is made.
+	 */
+	if (!known && parent)
+		mem = parent->mem_limit_bytes;
 	if (!m && parent && !memcg_create(path, parent, mem))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&reg.lock);

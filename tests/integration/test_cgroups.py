@@ -390,6 +390,25 @@ def test_percentages_follow_the_memory_limit(cg, dirtyfs):
     assert stat(m, b)["dirty_limit"] == 20971520
 
 
+def test_percentages_of_a_cgroup_not_made_yet(cg, dirtyfs):
+    """A limit may name a cgroup before it is made. Until then its
+    percentages are of the nearest limited ancestor (physical memory where
+    none is), as the writers it will have are bound; not of nothing, which
+    held its first writers at 0 bytes until the next look at cgroupfs."""
+    m = dirtyfs(HOLD)
+    p = cg.make("P")
+    p.write("memory.limit_in_bytes", 100 * MiB)
+    later = p.cgpath + "/later"
+    set_limit(m, "dirty_limit", later, "20%")
+    st = stat(m, later)
+    assert st["dirty_limit"] == 20971520  # 20% of P's 100M
+    assert st["dirty_background_limit"] == 10485760  # the default 10%
+    set_limit(m, "dirty_limit", "/dfs-never-made", "20%")
+    assert stat(m, "/dfs-never-made")["dirty_limit"] == \
+        percent_of(physical_memory(), 20)
+    os.removexattr(m.mnt, "trusted.dirtyfs.dirty_limit:/dfs-never-made")
+
+
 @pytest.mark.optimised
 # The issue's sizes: 2 GiB each time; the 1 KiB writes are two million
 # FUSE requests, about 30 s here.
