@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -506,10 +507,18 @@ static int run(const struct cmdline *cmd, const struct dfs_options *opts)
 	int err, status = 1;
 
 	err = creds_init();
-	if (!err)
-		err = cache_init(opts->cache_size_bytes);
 	if (err) {
 		dfs_log(LOG_ERR, "cannot set up: %s", strerror(-err));
+		return 1;
+	}
+	/* The cache's address space is reserved up front: a cache_size
+	 * larger than the address space allows fails here, not at mount. */
+	err = cache_init(opts->cache_size_bytes);
+	if (err) {
+		dfs_log(LOG_ERR,
+			"option cache_size=: %" PRIu64
+			" bytes cannot be reserved: %s",
+			opts->cache_size_bytes, strerror(-err));
 		return 1;
 	}
 	/* The whole cache's own background threshold: cgroups have theirs. */

@@ -124,6 +124,7 @@ def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
     ("dirty_background_limit=101%", "dirty_background_limit="),
     ("cache_size=1M", "cache_size="),
     ("cache_size=12Q", "cache_size="),
+    ("cache_size=16777215T", "cache_size="),  # well formed, cannot be had
     ("writeback_interval=0", "writeback_interval="),
     ("dirty_expire=-1", "dirty_expire="),
     ("writeback_bw=fast", "writeback_bw="),
