@@ -179,26 +179,30 @@ struct opt_desc {
 	enum opt_type type;
 	size_t offset; /* of the field in struct dfs_options */
 	uint64_t min, max; /* range of a SIZE, pages or SECONDS accepted */
+	bool zero_is_off; /* 0 is accepted too, below min */
 };
 
 /* options.h spells a page out, to stay free of the cache's header. */
 _Static_assert(DFS_MIN_WRITE == PAGE_SIZE, "max_write's floor is a page");
 
 #define FIELD(f) offsetof(struct dfs_options, f)
-#define NO_RANGE 0, UINT64_MAX
+#define NO_RANGE 0, UINT64_MAX, false
 
 static const struct opt_desc opt_table[] = {
 	{ "cache_size", OPT_SIZE, FIELD(cache_size_bytes), CACHE_SIZE_MIN,
-	  UINT64_MAX },
+	  UINT64_MAX, false },
 	{ "dirty_limit", OPT_LIMIT, FIELD(dirty_limit), NO_RANGE },
 	{ "dirty_background_limit", OPT_LIMIT, FIELD(dirty_background_limit),
 	  NO_RANGE },
 	{ "dirty_expire", OPT_SECONDS, FIELD(dirty_expire_s), NO_RANGE },
 	{ "writeback_interval", OPT_SECONDS, FIELD(writeback_interval_s), 1,
-	  UINT64_MAX },
-	{ "writeback_bw", OPT_SIZE, FIELD(writeback_bw_bytes), NO_RANGE },
+	  UINT64_MAX, false },
+	/* Below a page a second, one dirty page would hold an unmount for
+	 * minutes: a slip for M or K, not a rate. */
+	{ "writeback_bw", OPT_SIZE, FIELD(writeback_bw_bytes), PAGE_SIZE,
+	  UINT64_MAX, true },
 	{ "max_write", OPT_PAGES, FIELD(max_write_bytes), DFS_MIN_WRITE,
-	  DFS_MAX_WRITE },
+	  DFS_MAX_WRITE, false },
 	{ "cgroup", OPT_CGROUP, FIELD(cgroup), NO_RANGE },
 	{ "trace", OPT_FILE, FIELD(trace_file), NO_RANGE },
 };
@@ -273,7 +277,8 @@ static int set_option(struct dfs_options *opts, const struct opt_desc *d,
 
 		if (!ret && d->type == OPT_PAGES && v % PAGE_SIZE)
 			ret = -EINVAL;
-		if (!ret && (v < d->min || v > d->max))
+		if (!ret && (v < d->min || v > d->max) &&
+		    !(d->zero_is_off && !v))
 			ret = -ERANGE;
 		if (!ret)
 			*(uint64_t *)field = v;
@@ -306,7 +311,8 @@ static void format_error(char *err, size_t errlen, const struct opt_desc *d,
 		why = range;
 	} else if (ret == -ERANGE && d->min) {
 		snprintf(range, sizeof(range),
-			 "out of range (at least %" PRIu64 " %s)", d->min,
+			 "out of range (%sat least %" PRIu64 " %s)",
+			 d->zero_is_off ? "0, or " : "", d->min,
 			 d->type == OPT_SECONDS ? "s" : "bytes");
 		why = range;
 	} else if (ret == -ERANGE) {

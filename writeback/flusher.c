@@ -42,6 +42,7 @@
 #include "writeback.h"
 
 #define KICK_TAG 1ULL /* user_data of the eventfd read; ios are pointers */
+#define NSEC_PER_SEC 1000000000ULL
 #define BW_BURST_NS (100 * 1000 * 1000ULL) /* bucket depth: 100 ms */
 #define SHORT_WAIT_NS (20 * 1000 * 1000ULL) /* deferred work retry */
 
@@ -59,8 +60,9 @@ struct flusher {
 	unsigned int inflight;
 	struct wb_io ios[WB_QUEUE_DEPTH];
 	struct list_head free_ios;
-	int64_t bw_tokens;
+	uint64_t bw_tokens; /* bytes: a pass takes no more than there are */
 	uint64_t bw_last_ns, next_tick_ns;
+	uint64_t bw_wait_ns; /* until the bucket allows a write; 0: now */
 	bool deferred; /* work left for want of tokens or backoff */
 	int last_err; /* last failure, cleared by a success */
 	int stop_err; /* first error given up at unmount */
@@ -314,34 +316,63 @@ static void submit_batch(struct list_head *batch)
 				     io->offset);
 		io_uring_sqe_set_data(sqe, io);
 		fl.inflight++;
-		fl.bw_tokens -= (int64_t)io->bytes;
+		if (fl.cfg.bw_bytes_per_s)
+			fl.bw_tokens -= io->bytes;
 	}
 	io_uring_submit(&fl.ring);
 }
 
-/* Refill the writeback_bw bucket; false if no new write may start now. */
-static bool bw_allows(void)
+/* Bytes that rate bw (bytes a second) allows in ns nanoseconds. */
+static uint64_t bw_bytes(uint64_t bw, uint64_t ns)
 {
-	uint64_t now = now_ns(), bw = fl.cfg.bw_bytes_per_s;
-	int64_t cap = (int64_t)(bw * BW_BURST_NS / 1000000000ULL);
-
-	if (!bw)
-		return true;
-	fl.bw_tokens += (int64_t)((now - fl.bw_last_ns) * bw / 1000000000ULL);
-	fl.bw_last_ns = now;
-	if (fl.bw_tokens > cap)
-		fl.bw_tokens = cap;
-	return fl.bw_tokens > 0;
+	return (uint64_t)((unsigned __int128)bw * ns / NSEC_PER_SEC);
 }
 
+/* The bucket's depth: 100 ms at writeback_bw, and at least a page, which
+ * any rate can then write. */
+static uint64_t bw_cap(void)
+{
+	uint64_t cap = bw_bytes(fl.cfg.bw_bytes_per_s, BW_BURST_NS);
+
+	return cap > PAGE_SIZE ? cap : PAGE_SIZE;
+}
+
+/* The longest write: no more than the bucket holds. */
 static unsigned int run_max_pages(void)
 {
-	uint64_t pages =
-		fl.cfg.bw_bytes_per_s * BW_BURST_NS / 1000000000ULL / PAGE_SIZE;
+	uint64_t pages = bw_cap() / PAGE_SIZE;
 
 	if (!fl.cfg.bw_bytes_per_s || pages >= WB_RUN_MAX_PAGES)
 		return WB_RUN_MAX_PAGES;
-	return pages ? (unsigned int)pages : 1;
+	return (unsigned int)pages;
+}
+
+/*
+ * Refill the writeback_bw bucket and say how many writes of run_max_pages
+ * it pays for now; 0 sets bw_wait_ns. A pass starts no more writes than
+ * that, so what it takes never exceeds the bucket's depth: a burst lasts
+ * 100 ms at most, not a whole pass of WB_PASS_MAX_IOS writes.
+ */
+static unsigned int bw_budget_ios(void)
+{
+	uint64_t now = now_ns(), bw = fl.cfg.bw_bytes_per_s, cap = bw_cap(),
+		 run = (uint64_t)run_max_pages() * PAGE_SIZE, elapsed, ios;
+
+	if (!bw)
+		return WB_PASS_MAX_IOS;
+	/* Beyond a burst, time adds nothing: no overflow at any rate. */
+	elapsed = now - fl.bw_last_ns;
+	fl.bw_last_ns = now;
+	fl.bw_tokens +=
+		bw_bytes(bw, elapsed < BW_BURST_NS ? elapsed : BW_BURST_NS);
+	if (fl.bw_tokens > cap)
+		fl.bw_tokens = cap;
+	if (fl.bw_tokens < run) {
+		fl.bw_wait_ns = (run - fl.bw_tokens) * NSEC_PER_SEC / bw + 1;
+		return 0;
+	}
+	ios = fl.bw_tokens / run;
+	return ios < WB_PASS_MAX_IOS ? (unsigned int)ios : WB_PASS_MAX_IOS;
 }
 
 /* Start a pass on mapping if it has something to write and we may. Returns
@@ -351,6 +382,7 @@ static unsigned int try_pass(struct address_space *mapping,
 {
 	struct wb_pass_limits lim = {
 		.max_ios = WB_PASS_MAX_IOS,
+		.new_ios = bw_budget_ios(),
 		.run_max_pages = run_max_pages(),
 		.ignore_backoff = stopping(),
 	};
@@ -359,7 +391,7 @@ static unsigned int try_pass(struct address_space *mapping,
 	unsigned int nr;
 
 	INIT_LIST_HEAD(&batch);
-	if (!bw_allows()) {
+	if (!lim.new_ios) {
 		fl.deferred = true;
 		return 0;
 	}
@@ -479,6 +511,8 @@ static void flusher_wait(void)
 
 	if (fl.deferred && wait > SHORT_WAIT_NS)
 		wait = SHORT_WAIT_NS;
+	if (fl.bw_wait_ns && wait > fl.bw_wait_ns)
+		wait = fl.bw_wait_ns;
 	ts.tv_sec = (long long)(wait / 1000000000ULL);
 	ts.tv_nsec = (long long)(wait % 1000000000ULL);
 	io_uring_submit(&fl.ring);
@@ -496,6 +530,7 @@ static void *flusher_main(void *arg)
 	for (;;) {
 		reap();
 		fl.deferred = false;
+		fl.bw_wait_ns = 0;
 		if (now_ns() >= fl.next_tick_ns)
 			expire_tick();
 		walk(&fl.sync, WB_REASON_SYNC, always);

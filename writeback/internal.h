@@ -34,7 +34,8 @@ enum wb_reason {
 };
 
 struct wb_pass_limits {
-	unsigned int max_ios; /* free wb_io structs the pass may take */
+	unsigned int max_ios; /* the mapping's writes in flight at once */
+	unsigned int new_ios; /* writes this pass may start (writeback_bw) */
 	unsigned int run_max_pages; /* smaller under writeback_bw */
 	bool ignore_backoff; /* unmount: retry at once */
 };

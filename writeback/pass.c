@@ -214,6 +214,8 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 					    0;
 	bool wrapped = false;
 
+	if (room > lim->new_ios)
+		room = lim->new_ios;
 	if (!room)
 		return 0;
 	if (reason == WB_REASON_BACKGROUND &&

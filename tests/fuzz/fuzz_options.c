@@ -83,6 +83,7 @@ static void check_values(const struct dfs_options *o)
 	CHECK(o->writeback_interval_s >= 1);
 	CHECK(o->writeback_interval_s <= SECONDS_MAX);
 	CHECK(o->dirty_expire_s <= SECONDS_MAX);
+	CHECK(o->writeback_bw_bytes == 0 || o->writeback_bw_bytes >= 4096);
 	CHECK(o->max_write_bytes >= DFS_MIN_WRITE &&
 	      o->max_write_bytes <= DFS_MAX_WRITE &&
 	      o->max_write_bytes % 4096 == 0);

@@ -92,6 +92,33 @@ def test_writeback_bw_paces_the_flusher(dirtyfs):
     assert time.monotonic() - start >= 2.0
 
 
+def test_writeback_bw_bursts_stay_within_the_bucket(dirtyfs):
+    """writeback_bw lets the flusher write at most 100 ms' worth at once
+    (its bucket's depth) beyond the rate: a sync of 3 MiB at 1M/s must not
+    start with a pass of WB_PASS_MAX_IOS writes (1.6 MiB at once). Every
+    pair of samples of `written` is bounded by the rate over the time
+    between them, plus the bucket, one write and room for completions
+    that bunch up; a slower machine only writes less."""
+    m = dirtyfs(HOLD + ["writeback_bw=1M"])
+    write_file(m.path("f"), data(35, 3 * MiB))
+    sync = subprocess.Popen(
+        ["setfattr", "-n", "trusted.dirtyfs.sync", "-v", "/", m.mnt])
+    samples = []
+    try:
+        while sync.poll() is None:
+            before = time.monotonic()
+            st = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+            samples.append((before, time.monotonic(), st["written"]))
+            time.sleep(0.01)
+    finally:
+        sync.wait()
+    assert sync.returncode == 0
+    assert read_file(m.backing_path("f")) == data(35, 3 * MiB)
+    for i, (start, _, first) in enumerate(samples):
+        for _, end, last in samples[i:]:
+            assert last - first <= MiB * (end - start) + 512 * 1024
+
+
 def test_remount_reads_what_was_written(dirtyfs):
     first = dirtyfs(HOLD)
     content = data(36, 2 * MiB)
@@ -128,6 +155,7 @@ def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
     ("writeback_interval=0", "writeback_interval="),
     ("dirty_expire=-1", "dirty_expire="),
     ("writeback_bw=fast", "writeback_bw="),
+    ("writeback_bw=5", "writeback_bw="),  # a page would take 13 minutes
     ("cgroup=v3", "cgroup="),
     ("max_write=5000", "max_write="),
     ("max_write=2M", "max_write="),

@@ -377,6 +377,26 @@ static void parse_enforces_minimums(void **state)
 			   "out of range (at least 1 s)");
 }
 
+/* writeback_bw: 0 (unlimited), or at least a page a second. */
+static void parse_bounds_writeback_bw(void **state)
+{
+	char off[] = "writeback_bw=0", page[] = "writeback_bw=4K";
+	struct dfs_options o;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(parse(&o, off, err, sizeof(err)), 0);
+	assert_true(o.writeback_bw_bytes == 0);
+	assert_int_equal(parse(&o, page, err, sizeof(err)), 0);
+	assert_true(o.writeback_bw_bytes == 4096);
+	assert_parse_error("writeback_bw=5",
+			   "invalid value '5' for option writeback_bw=: "
+			   "out of range (0, or at least 4096 bytes)");
+	assert_parse_error("writeback_bw=4095",
+			   "invalid value '4095' for option writeback_bw=: "
+			   "out of range (0, or at least 4096 bytes)");
+}
+
 /* max_write: whole 4K pages from one page to the kernel's 1 MiB. */
 static void parse_bounds_max_write(void **state)
 {
@@ -442,6 +462,7 @@ int main(void)
 		cmocka_unit_test(parse_errors_name_the_option_and_value),
 		cmocka_unit_test(parse_option_without_value_before_another),
 		cmocka_unit_test(parse_enforces_minimums),
+		cmocka_unit_test(parse_bounds_writeback_bw),
 		cmocka_unit_test(parse_bounds_max_write),
 		cmocka_unit_test(parse_error_message_is_truncated_safely),
 	};
