@@ -347,6 +347,36 @@ static unsigned int run_max_pages(void)
 	return (unsigned int)pages;
 }
 
+/* Nanoseconds that rate bw (bytes a second, not 0) takes for bytes. */
+static uint64_t bw_time_ns(uint64_t bw, uint64_t bytes)
+{
+	return (uint64_t)((unsigned __int128)bytes * NSEC_PER_SEC / bw);
+}
+
+/*
+ * Add to the bucket the whole bytes earned since bw_last_ns, which moves
+ * on only by the time those bytes took: the fraction of a byte is kept for
+ * the next refill. The flusher turns at every kick, and over the background
+ * threshold every write kicks it, so at a low rate it may turn more often
+ * than a byte takes (every 244 us at 4K/s): dropping the fraction each
+ * time, the bucket would never fill and writeback would stop while anyone
+ * writes. Time enough to fill the bucket fills it, so nothing overflows.
+ */
+static void bw_refill(uint64_t bw, uint64_t cap, uint64_t now)
+{
+	uint64_t elapsed = now - fl.bw_last_ns, add;
+
+	if (fl.bw_tokens >= cap ||
+	    elapsed >= bw_time_ns(bw, cap - fl.bw_tokens) + 1) {
+		fl.bw_tokens = cap;
+		fl.bw_last_ns = now;
+		return;
+	}
+	add = bw_bytes(bw, elapsed);
+	fl.bw_tokens += add;
+	fl.bw_last_ns += bw_time_ns(bw, add);
+}
+
 /*
  * Refill the writeback_bw bucket and say how many writes of run_max_pages
  * it pays for now; 0 sets bw_wait_ns. A pass starts no more writes than
@@ -356,17 +386,11 @@ static unsigned int run_max_pages(void)
 static unsigned int bw_budget_ios(void)
 {
 	uint64_t now = now_ns(), bw = fl.cfg.bw_bytes_per_s, cap = bw_cap(),
-		 run = (uint64_t)run_max_pages() * PAGE_SIZE, elapsed, ios;
+		 run = (uint64_t)run_max_pages() * PAGE_SIZE, ios;
 
 	if (!bw)
 		return WB_PASS_MAX_IOS;
-	/* Beyond a burst, time adds nothing: no overflow at any rate. */
-	elapsed = now - fl.bw_last_ns;
-	fl.bw_last_ns = now;
-	fl.bw_tokens +=
-		bw_bytes(bw, elapsed < BW_BURST_NS ? elapsed : BW_BURST_NS);
-	if (fl.bw_tokens > cap)
-		fl.bw_tokens = cap;
+	bw_refill(bw, cap, now);
 	if (fl.bw_tokens < run) {
 		fl.bw_wait_ns = (run - fl.bw_tokens) * NSEC_PER_SEC / bw + 1;
 		return 0;

@@ -119,6 +119,30 @@ def test_writeback_bw_bursts_stay_within_the_bucket(dirtyfs):
             assert last - first <= MiB * (end - start) + 512 * 1024
 
 
+def test_writeback_bw_goes_on_while_a_writer_kicks_the_flusher(dirtyfs):
+    """Over the background threshold (half of cache_size) every write kicks
+    the flusher, which then turns far more often than a byte takes to earn
+    at 4K/s (244 us). The bucket must keep the fractions of a byte that the
+    turns earn: dropping them, it never fills, and writeback stops for as
+    long as anyone writes, an fsync's too. 4 s at 4K/s is 4 pages; a slow
+    machine may turn less often, never write less."""
+    m = dirtyfs(["cache_size=4M", "dirty_expire=3600", "writeback_bw=4K"])
+    fd = os.open(m.path("f"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        pwrite_all(fd, data(37, 3 * MiB), 0)
+        before = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            os.pwrite(fd, b"k", 0)
+        after = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+        assert after["written"] - before["written"] >= 2 * 4096
+        # At 4K/s the rest would take minutes to write at unmount.
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)
+    assert m.unmount() == 0
+
+
 def test_remount_reads_what_was_written(dirtyfs):
     first = dirtyfs(HOLD)
     content = data(36, 2 * MiB)
