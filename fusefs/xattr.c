@@ -70,6 +70,12 @@ void dfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	}
 }
 
+static bool is_acl(const char *name)
+{
+	return !strcmp(name, "system.posix_acl_access") ||
+	       !strcmp(name, "system.posix_acl_default");
+}
+
 static void backing_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 			     size_t size)
 {
@@ -85,6 +91,15 @@ static void backing_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		}
 	}
 	len = getxattr(path, name, buf, size);
+	/*
+	 * A BACKING without POSIX ACLs (ramfs, ext4 -o noacl) refuses their
+	 * names with EOPNOTSUPP. The kernel (FUSE_CAP_POSIX_ACL) reads the
+	 * access ACL to check anyone's access but the owner's, and fails the
+	 * check with any error but ENODATA: every such access would fail,
+	 * even one the mode bits allow. There is no ACL: ENODATA says so.
+	 */
+	if (len < 0 && errno == EOPNOTSUPP && is_acl(name))
+		errno = ENODATA;
 	if (len < 0)
 		fuse_reply_err(req, errno);
 	else

@@ -245,21 +245,22 @@ def mnt(dirtyfs):
 
 @pytest.fixture
 def tmpfs():
-    """Factory: tmpfs(size) -> the path of a fresh tmpfs, unmounted and
-    removed at the end of the test."""
+    """Factory: tmpfs(size, fstype="tmpfs") -> the path of a fresh tmpfs
+    (or a ramfs, which ignores size and has no xattrs, so no ACLs),
+    unmounted and removed at the end of the test."""
     made = []
 
-    def make(size):
+    def make(size, fstype="tmpfs"):
         require(os.geteuid() == 0, "mounting a tmpfs needs root")
         path = tempfile.mkdtemp(prefix="dirtyfs-tmpfs-", dir="/tmp")
-        made.append(path)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size,
-                        "tmpfs", path], check=True)
+        made.append((path, fstype))
+        subprocess.run(["mount", "-t", fstype, "-o", "size=" + size,
+                        fstype, path], check=True)
         os.chmod(path, 0o755)
         return path
 
     yield make
-    for path in made:
-        if mount_type(path) == "tmpfs":
+    for path, fstype in made:
+        if mount_type(path) == fstype:
             subprocess.run(["umount", path], check=True)
         os.rmdir(path)

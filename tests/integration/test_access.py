@@ -6,7 +6,7 @@ import stat
 import struct
 
 from conftest import require
-from helpers import NOBODY, read_file, run_as, write_file
+from helpers import NOBODY, expect_errno, read_file, run_as, write_file
 
 
 def _read(path):
@@ -162,6 +162,25 @@ def test_default_acl_replaces_umask_as_in_backing(mnt):
                 os.stat(mnt.backing_path(d, "b" + name)).st_mode, (d, name)
     assert os.stat(mnt.path("plain", "file")).st_mode & 0o777 == 0o644
     assert os.stat(mnt.path("inherit", "file")).st_mode & 0o777 == 0o664
+
+
+def test_backing_without_acls_leaves_access_to_mode_bits(dirtyfs, tmpfs):
+    """A BACKING without POSIX ACLs (ramfs has no xattrs at all) fails
+    getxattr of an ACL with EOPNOTSUPP. The kernel, which consults the ACL
+    of a file for anyone but its owner, must be told there is none: an
+    error would fail every such access, read and search alike, even one
+    the mode bits allow."""
+    m = dirtyfs(backing=tmpfs("1M", "ramfs"))
+    write_file(m.path("f"), b"public", 0o644)
+    os.mkdir(m.path("d"), 0o755)
+    write_file(m.path("d", "g"), b"in d", 0o644)
+    expect_errno(errno.EOPNOTSUPP, os.getxattr, m.backing_path("f"),
+                 "system.posix_acl_access")
+    assert run_as(NOBODY, NOBODY, _read, m.path("f")) == 0
+    assert run_as(NOBODY, NOBODY, os.listdir, m.path("d")) == 0
+    assert run_as(NOBODY, NOBODY, _read, m.path("d", "g")) == 0
+    os.chmod(m.path("f"), 0o640)
+    assert run_as(NOBODY, NOBODY, _read, m.path("f")) == errno.EACCES
 
 
 def test_dotdot_of_root_leaves_to_mountpoints_parent(mnt):
