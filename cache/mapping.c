@@ -120,9 +120,10 @@ int mapping_open_fds(struct address_space *mapping, int path_fd)
  * fd was opened O_RDONLY (BACKING refused O_RDWR: a running executable, an
  * immutable or append-only file) and a writer comes: open it O_RDWR now,
  * or fail with BACKING's refusal, as BACKING's own open would, rather than
- * accept the open and fail every write with EBADF. dup2 swaps the file
- * behind the same number, for an fsync(fd) made outside the lock. A
- * mapping that was never writable has nothing dirty or in flight.
+ * accept the open and fail every write with EBADF. dup3 swaps the file
+ * behind the same number, for an fsync(fd) made outside the lock, and
+ * keeps it close-on-exec (dup2 would clear that). A mapping that was never
+ * writable has nothing dirty or in flight.
  */
 static int mapping_reopen_writable(struct address_space *mapping, int path_fd)
 {
@@ -130,7 +131,7 @@ static int mapping_reopen_writable(struct address_space *mapping, int path_fd)
 
 	if (fd < 0)
 		return -errno;
-	if (dup2(fd, mapping->fd) < 0) {
+	if (dup3(fd, mapping->fd, O_CLOEXEC) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -148,8 +149,14 @@ int mapping_open_backing(struct address_space *mapping, int path_fd, bool write)
 
 	pthread_mutex_lock(&mapping->lock);
 	ret = mapping_open_fds(mapping, path_fd);
-	if (!ret && write && !mapping->writable)
+	if (!ret && write && !mapping->writable) {
 		ret = mapping_reopen_writable(mapping, path_fd);
+		/* The fds may have been opened above for this open alone:
+		 * refused, it must not leave them open without a user until
+		 * the inode is forgotten, one for every file tried. */
+		if (ret)
+			mapping_close_if_idle(mapping);
+	}
 	if (!ret)
 		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);

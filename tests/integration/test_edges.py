@@ -5,6 +5,7 @@ kept its data descriptors open, and a BACKING file that refuses writes."""
 import errno
 import fcntl
 import os
+import re
 import struct
 
 from conftest import require
@@ -206,3 +207,51 @@ def test_immutable_backing_file_refuses_write_opens_as_backing_does(mnt):
         os.close(reader)
         _set_immutable(mnt.backing_path("f"), False)
     assert read_file(mnt.backing_path("f")) == b"Fixed"
+
+
+def _daemon_fds_of(m, path):
+    """The daemon's descriptors of path: {fd: open flags}."""
+    fds = {}
+    for fd in os.listdir("/proc/%d/fd" % m.proc.pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (m.proc.pid, fd)) != path:
+                continue
+            with open("/proc/%d/fdinfo/%s" % (m.proc.pid, fd)) as f:
+                info = f.read()
+        except FileNotFoundError:  # closed meanwhile
+            continue
+        fds[fd] = int(re.search(r"flags:\s+([0-7]+)", info).group(1), 8)
+    return fds
+
+
+def test_refused_write_opens_keep_no_descriptor(mnt):
+    """A write open that BACKING refuses (an immutable file) first opened
+    the data descriptor read-only. It must be closed with the refusal, not
+    kept, one per file tried, until the kernel forgets the inode. And the
+    descriptor that a later write open upgrades stays close-on-exec."""
+    names = ["f%d" % i for i in range(20)]
+    for name in names:
+        write_file(mnt.backing_path(name), b"fixed")
+    try:
+        for name in names:
+            require(_set_immutable(mnt.backing_path(name), True),
+                    "chattr +i of a BACKING file")
+            os.stat(mnt.path(name))
+        before = [_daemon_fds_of(mnt, mnt.backing_path(n)) for n in names]
+        for name in names:
+            assert _open_errno(mnt.path(name), os.O_WRONLY) == errno.EPERM
+        assert [_daemon_fds_of(mnt, mnt.backing_path(n))
+                for n in names] == before
+        reader = os.open(mnt.path("f0"), os.O_RDONLY)
+        try:
+            _set_immutable(mnt.backing_path("f0"), False)
+            os.close(os.open(mnt.path("f0"), os.O_WRONLY))
+            fds = _daemon_fds_of(mnt, mnt.backing_path("f0"))
+            assert len(fds) > len(before[0])
+            for fd, flags in fds.items():
+                assert flags & os.O_CLOEXEC, (fd, oct(flags))
+        finally:
+            os.close(reader)
+    finally:
+        for name in names:
+            _set_immutable(mnt.backing_path(name), False)
