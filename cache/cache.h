@@ -291,6 +291,8 @@ int mapping_utimens(struct address_space *mapping, int path_fd,
 /* The page's PAGE_SIZE bytes of data, page-aligned. */
 char *page_address(const struct page *page);
 
+#define NSEC_PER_SEC 1000000000ULL
+
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 

@@ -54,7 +54,7 @@ uint64_t now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 /* An anonymous mapping of size bytes, reserved but untouched; NULL if the
@@ -186,8 +186,8 @@ static void wait_for_space(void)
 	struct timespec ts;
 	uint64_t t = now_ns() + RESERVE_RECHECK_NS;
 
-	ts.tv_sec = (time_t)(t / 1000000000ULL);
-	ts.tv_nsec = (long)(t % 1000000000ULL);
+	ts.tv_sec = (time_t)(t / NSEC_PER_SEC);
+	ts.tv_nsec = (long)(t % NSEC_PER_SEC);
 	pool.nr_waiters++;
 	pthread_cond_timedwait(&pool.space, &pool.lock, &ts);
 	pool.nr_waiters--;

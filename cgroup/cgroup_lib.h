@@ -146,6 +146,8 @@ int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
  * (initialised on first use); may be called from any thread.
  */
 int cg_memory_limit(enum cg_hierarchy h, const char *cgpath, uint64_t *bytes);
+/* The machine's physical memory in bytes. 0 or -EINVAL. */
+int cg_physical_memory(uint64_t *bytes);
 
 /* --- pacing.c: the throttle arithmetic (law and properties in pacing.c) --- */
 

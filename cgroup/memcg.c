@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <uthash.h>
 
 #include "../writeback/writeback.h"
@@ -126,8 +125,7 @@ int memcg_init(const struct memcg_config *cfg)
 	 * as where none is limited, not 0, which would make every percentage
 	 * limit 0 bytes and hold every write until written back. */
 	if (cg_memory_limit(cfg->hier, "/", &mem))
-		mem = (uint64_t)sysconf(_SC_PHYS_PAGES) *
-		      (uint64_t)sysconf(_SC_PAGESIZE);
+		cg_physical_memory(&mem);
 	return memcg_create("/", NULL, mem) ? 0 : -ENOMEM;
 }
 

@@ -204,7 +204,7 @@ static int own_limit(enum cg_hierarchy h, const char *mnt, const char *cgpath,
 	return ret ? ret : parse_limit_value(buf, bytes);
 }
 
-static int physical_memory(uint64_t *bytes)
+int cg_physical_memory(uint64_t *bytes)
 {
 	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
 
@@ -250,7 +250,7 @@ int cg_memory_limit(enum cg_hierarchy h, const char *cgpath, uint64_t *bytes)
 	if (!ret)
 		ret = cgroup_exists(mnt, cgpath);
 	if (!ret)
-		ret = physical_memory(&limit);
+		ret = cg_physical_memory(&limit);
 	if (!ret && limited)
 		ret = walk_up(h, mnt, cgpath, &limit);
 	if (!ret)

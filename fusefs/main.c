@@ -38,8 +38,6 @@
 #define DIRTYFS_VERSION "unknown"
 #endif
 
-#define NSEC_PER_SEC 1000000000ULL
-
 struct cmdline {
 	bool foreground;
 	bool debug;

@@ -42,7 +42,6 @@
 #include "writeback.h"
 
 #define KICK_TAG 1ULL /* user_data of the eventfd read; ios are pointers */
-#define NSEC_PER_SEC 1000000000ULL
 #define BW_BURST_NS (100 * 1000 * 1000ULL) /* bucket depth: 100 ms */
 #define SHORT_WAIT_NS (20 * 1000 * 1000ULL) /* deferred work retry */
 
@@ -392,7 +391,7 @@ static unsigned int bw_budget_ios(void)
 		return WB_PASS_MAX_IOS;
 	bw_refill(bw, cap, now);
 	if (fl.bw_tokens < run) {
-		fl.bw_wait_ns = (run - fl.bw_tokens) * NSEC_PER_SEC / bw + 1;
+		fl.bw_wait_ns = bw_time_ns(bw, run - fl.bw_tokens) + 1;
 		return 0;
 	}
 	ios = fl.bw_tokens / run;
@@ -537,8 +536,8 @@ static void flusher_wait(void)
 		wait = SHORT_WAIT_NS;
 	if (fl.bw_wait_ns && wait > fl.bw_wait_ns)
 		wait = fl.bw_wait_ns;
-	ts.tv_sec = (long long)(wait / 1000000000ULL);
-	ts.tv_nsec = (long long)(wait % 1000000000ULL);
+	ts.tv_sec = (long long)(wait / NSEC_PER_SEC);
+	ts.tv_nsec = (long long)(wait % NSEC_PER_SEC);
 	io_uring_submit(&fl.ring);
 	io_uring_wait_cqe_timeout(&fl.ring, &cqe, &ts);
 }
