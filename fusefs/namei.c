@@ -178,7 +178,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct dfs_inode *dir = inode_get(parent), *inode = NULL;
 	int err = inode_check_existing(dir, name);
 
-	if (!err)
+	/* Only a file's ctime is kept (inode_find_file): rmdir looks none up. */
+	if (!err && !(flags & AT_REMOVEDIR))
 		inode = inode_find_file(dir, name);
 	if (!err && unlinkat(dir->path_fd, name, flags))
 		err = -errno;
