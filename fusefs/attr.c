@@ -117,6 +117,20 @@ int attr_kill_suidgid(struct dfs_inode *inode)
 	return set_mode(inode, mode);
 }
 
+int attr_acl_kill_sgid(struct dfs_inode *inode)
+{
+	struct stat st;
+
+	if (!transport_kills_suidgid())
+		return 0;
+	if (fstatat(inode->path_fd, "", &st,
+		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	if (!(st.st_mode & S_ISGID))
+		return 0;
+	return set_mode(inode, st.st_mode & ~(mode_t)S_ISGID);
+}
+
 /* Changes apply in the order of chmod, chown, truncate, clearing setuid and
  * setgid, and utimes; the first error stops there and is the reply. */
 void dfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,

@@ -127,7 +127,9 @@ void creds_leave(struct creds_saved *saved);
 int transport_attach(struct fuse_session *se);
 /* Whether the request this worker is serving asks the filesystem to clear
  * setuid and setgid (a write, truncate or O_TRUNC open by a caller without
- * CAP_FSETID, and chown; FUSE_HANDLE_KILLPRIV_V2). */
+ * CAP_FSETID, and chown; FUSE_HANDLE_KILLPRIV_V2), or, for a SETXATTR, setgid
+ * (an access ACL set by a caller outside the group without CAP_FSETID;
+ * FUSE_SETXATTR_ACL_KILL_SGID). */
 bool transport_kills_suidgid(void);
 
 /* --- log.c: syslog in the background, stderr ("dirtyfs: ...") otherwise -- */
@@ -173,6 +175,9 @@ void dfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
  * execute (as the kernel does for a write by a caller without CAP_FSETID).
  * 0 or -errno. */
 int attr_kill_suidgid(struct dfs_inode *inode);
+/* Once an access ACL is set: if transport_kills_suidgid(), clear setgid, as
+ * the kernel's posix_acl_update_mode does. 0 or -errno. */
+int attr_acl_kill_sgid(struct dfs_inode *inode);
 void dfs_statfs(fuse_req_t req, fuse_ino_t ino);
 
 /* dir.c */

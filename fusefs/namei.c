@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <linux/xattr.h>
 #include <unistd.h>
 
 #include "fusefs.h"
@@ -81,7 +82,7 @@ static mode_t create_mode(fuse_req_t req, struct dfs_inode *dir, mode_t mode)
 	char path[64];
 
 	inode_proc_path(dir, path);
-	if (getxattr(path, "system.posix_acl_default", NULL, 0) > 0)
+	if (getxattr(path, XATTR_NAME_POSIX_ACL_DEFAULT, NULL, 0) > 0)
 		return mode;
 	return mode & ~fuse_req_ctx(req)->umask;
 }

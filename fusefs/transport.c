@@ -14,6 +14,15 @@
  * reply gets the flag here, and the flag of the request being served is
  * kept for its handler.
  *
+ * FUSE_SETXATTR_EXT, for the same reason: an owner outside a setgid
+ * file's group who sets its access ACL loses the setgid bit (the kernel's
+ * posix_acl_update_mode; CVE-2016-7097). With POSIX ACLs handled by the
+ * filesystem (FUSE_CAP_POSIX_ACL) the kernel leaves that to the daemon and
+ * says so in the extended SETXATTR request (FUSE_SETXATTR_ACL_KILL_SGID),
+ * which the daemon, setting the ACL in BACKING as root, must honour. libfuse
+ * 3.14 parses the short request only: the flag is kept here and the request
+ * handed on in the short form.
+ *
  * A worker thread reads a request and serves it before it reads the next:
  * the flag lives in the thread.
  */
@@ -31,7 +40,11 @@
  * sends INIT first and alone; atomics, as other workers' replies come after
  * it only through the kernel. */
 static uint64_t init_unique;
-static bool init_offers_killpriv_v2;
+#define INIT_WANTED (FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT)
+/* The flags of INIT_WANTED that the kernel offers. */
+static uint32_t init_offered;
+/* Set once INIT is answered: SETXATTR requests come in the extended form. */
+static bool setxattr_ext;
 
 static __thread bool request_kills_suidgid;
 
@@ -69,6 +82,12 @@ static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 		return flag_at(in, len, sizeof(struct fuse_create_in),
 			       offsetof(struct fuse_create_in, open_flags),
 			       FUSE_OPEN_KILL_SUIDGID);
+	case FUSE_SETXATTR:
+		return __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) &&
+		       flag_at(in, len, sizeof(struct fuse_setxattr_in),
+			       offsetof(struct fuse_setxattr_in,
+					setxattr_flags),
+			       FUSE_SETXATTR_ACL_KILL_SGID);
 	default:
 		return false;
 	}
@@ -79,14 +98,34 @@ static void note_init(const struct fuse_in_header *h, const char *in,
 		      size_t len)
 {
 	size_t flags = offsetof(struct fuse_init_in, flags);
+	uint32_t offered;
 
 	if (len < flags + sizeof(uint32_t))
 		return;
-	__atomic_store_n(&init_offers_killpriv_v2,
-			 flag_at(in, len, flags + sizeof(uint32_t), flags,
-				 FUSE_HANDLE_KILLPRIV_V2),
+	memcpy(&offered, in + flags, sizeof(offered));
+	__atomic_store_n(&init_offered, offered & INIT_WANTED,
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&init_unique, h->unique, __ATOMIC_RELEASE);
+}
+
+/* The extended SETXATTR request of n bytes at buf in the short form libfuse
+ * parses: fuse_setxattr_in's fields past the short size dropped. Returns the
+ * new length. */
+static ssize_t shorten_setxattr(char *buf, ssize_t n)
+{
+	const size_t at =
+		sizeof(struct fuse_in_header) + FUSE_COMPAT_SETXATTR_IN_SIZE;
+	const size_t cut =
+		sizeof(struct fuse_setxattr_in) - FUSE_COMPAT_SETXATTR_IN_SIZE;
+	struct fuse_in_header h;
+
+	if ((size_t)n < at + cut)
+		return n;
+	memmove(buf + at, buf + at + cut, (size_t)n - at - cut);
+	memcpy(&h, buf, sizeof(h));
+	h.len -= (uint32_t)cut;
+	memcpy(buf, &h, sizeof(h));
+	return n - (ssize_t)cut;
 }
 
 static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
@@ -105,6 +144,9 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	else
 		request_kills_suidgid =
 			kills_suidgid(h.opcode, body, (size_t)n - sizeof(h));
+	if (h.opcode == FUSE_SETXATTR &&
+	    __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED))
+		n = shorten_setxattr(buf, n);
 	return n;
 }
 
@@ -124,8 +166,10 @@ static void patch_init_reply(struct iovec *iov, int count)
 		return;
 	__atomic_store_n(&init_unique, 0, __ATOMIC_RELAXED);
 	memcpy(&flags, (char *)iov[1].iov_base + at, sizeof(flags));
-	flags |= FUSE_HANDLE_KILLPRIV_V2;
+	flags |= __atomic_load_n(&init_offered, __ATOMIC_RELAXED);
 	memcpy((char *)iov[1].iov_base + at, &flags, sizeof(flags));
+	__atomic_store_n(&setxattr_ext, flags & FUSE_SETXATTR_EXT,
+			 __ATOMIC_RELAXED);
 }
 
 static ssize_t transport_writev(int fd, struct iovec *iov, int count,
@@ -133,7 +177,7 @@ static ssize_t transport_writev(int fd, struct iovec *iov, int count,
 {
 	(void)userdata;
 	if (__atomic_load_n(&init_unique, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&init_offers_killpriv_v2, __ATOMIC_RELAXED))
+	    __atomic_load_n(&init_offered, __ATOMIC_RELAXED))
 		patch_init_reply(iov, count);
 	return writev(fd, iov, count);
 }

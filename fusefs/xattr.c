@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/xattr.h>
+#include <linux/xattr.h>
 
 #include "fusefs.h"
 
@@ -48,32 +49,41 @@ static void reply_value(fuse_req_t req, const char *value, size_t len,
 		fuse_reply_buf(req, value, len);
 }
 
+static bool is_acl(const char *name)
+{
+	return !strcmp(name, XATTR_NAME_POSIX_ACL_ACCESS) ||
+	       !strcmp(name, XATTR_NAME_POSIX_ACL_DEFAULT);
+}
+
+static void backing_setxattr(fuse_req_t req, struct dfs_inode *inode,
+			     const char *name, const char *value, size_t size,
+			     int flags)
+{
+	char path[64];
+	int err = 0;
+
+	inode_proc_path(inode, path);
+	if (setxattr(path, name, value, size, flags))
+		err = -errno;
+	else if (!strcmp(name, XATTR_NAME_POSIX_ACL_ACCESS))
+		err = attr_acl_kill_sgid(inode);
+	if (!err)
+		inode_ctime_changed(inode);
+	fuse_reply_err(req, -err);
+}
+
 /* --- handlers ---------------------------------------------------------- */
 
 void dfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
-	char path[64];
-
 	if (is_reserved(name) && ino != FUSE_ROOT_ID) {
 		fuse_reply_err(req, ENOTSUP);
 	} else if (is_reserved(name)) {
 		fuse_reply_err(req, -control_set(name, value, size));
 	} else {
-		inode_proc_path(inode_get(ino), path);
-		if (setxattr(path, name, value, size, flags)) {
-			fuse_reply_err(req, errno);
-			return;
-		}
-		inode_ctime_changed(inode_get(ino));
-		fuse_reply_err(req, 0);
+		backing_setxattr(req, inode_get(ino), name, value, size, flags);
 	}
-}
-
-static bool is_acl(const char *name)
-{
-	return !strcmp(name, "system.posix_acl_access") ||
-	       !strcmp(name, "system.posix_acl_default");
 }
 
 static void backing_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

@@ -128,6 +128,38 @@ def test_posix_acl_in_backing_grants_and_denies(mnt):
         errno.EACCES
 
 
+def _set_acl_granting_root(path):
+    os.setxattr(path, "system.posix_acl_access", _acl(
+        (ACL_USER_OBJ, 7, ACL_NO_ID), (ACL_USER, 4, 0),
+        (ACL_GROUP_OBJ, 5, ACL_NO_ID), (ACL_MASK, 5, ACL_NO_ID),
+        (ACL_OTHER, 5, ACL_NO_ID)))
+
+
+def test_acl_set_by_owner_outside_group_clears_setgid(mnt):
+    """An owner who is not in a setgid file's group and sets its access
+    ACL loses the setgid bit, as chmod would take it (CVE-2016-7097); one
+    in the group keeps it. The daemon sets the ACL in BACKING as root, who
+    keeps the bit, so the kernel's FUSE_SETXATTR_ACL_KILL_SGID must be
+    honoured. Files and directories, through the mount as in BACKING
+    directly."""
+    cases = [(kind + where, gid, want)
+             for kind in ("file-", "dir-")
+             for where, gid, want in (("outside", 0, 0),
+                                      ("inside", NOBODY, 0o2000))]
+    for name, gid, want in cases:
+        for path in (mnt.path(name), mnt.backing_path("b" + name)):
+            if name.startswith("dir-"):
+                os.mkdir(path)
+            else:
+                write_file(path, b"x", 0o644)
+            os.chown(path, NOBODY, gid)
+            os.chmod(path, 0o2755)
+            got = run_as(NOBODY, NOBODY, _set_acl_granting_root, path)
+            require(got != errno.EOPNOTSUPP, "BACKING without POSIX ACLs")
+            assert got == 0, (path, got)
+            assert os.stat(path).st_mode & 0o7777 == want | 0o755, path
+
+
 def _create_with_umask(path, umask, mode):
     old = os.umask(umask)
     try:
