@@ -139,9 +139,12 @@ for system, label in (
             env("ISO_BW"), env("MW_MAX_WRITE"))),
         ("dirtyfs_nbdirect", "dirtyfs as above, the neighbour at %s/s on "
          "BACKING's filesystem, not through the mount" % env("ISO_BW")),
+        ("dirtyfs_nbfuse", "dirtyfs, the neighbour at %s/s through the "
+         "mount and never held (its dirty_limit=max, fio --rate)"
+         % env("ISO_BW")),
         ("kernel", "kernel, vm.dirty_bytes=256M")):
     w = "iso_" + system
-    target = system not in ("kernel", "dirtyfs_nbdirect")
+    target = system not in ("kernel", "dirtyfs_nbdirect", "dirtyfs_nbfuse")
     add("6. victim p50, noisy vs solo (%s)" % label, "iso",
         med(w, "noisy", "p50_us"), med(w, "solo", "p50_us"), "us", None)
     add("6. victim p99, noisy vs solo (%s)" % label, "iso",
@@ -294,7 +297,13 @@ md.append("""\
   noisy runs alternate. The same again on a mount with
   writeback_bw=%s (the neighbour held most of the time rather than
   writing at the disk's speed), and on one with writeback_bw=%s and
-  max_write=%s (smaller requests). The kernel rows: the same on the filesystem
+  max_write=%s (smaller requests). Two comparisons hold the neighbour to
+  %s/s with fio's --rate instead: writing into BACKING's filesystem
+  directly (the victim on the writeback_bw mount), and writing through a
+  mount like the first (writeback_bw unlimited) but with no hard limit for
+  B, so never held (written back from its background limit on): what that
+  much traffic through the daemon costs the victim with no throttle at
+  all. The kernel rows: the same on the filesystem
   directly with vm.dirty_bytes=256M (restored afterwards). Percentiles are
   nearest-rank per run; the medians of the runs are quoted; the max is the
   worst of all runs. The plot is the first noisy round.
@@ -322,6 +331,7 @@ md.append("""\
        env("SEQ_SIZE"), env("RAND_FILE"), env("RAND_RUNTIME"), env("META_N"),
        env("DRAIN_SIZE"), env("ISO_SECONDS"), env("ISO_NB_LIMIT"),
        env("ISO_NB_BG"), env("ISO_BW"), env("ISO_BW"), env("MW_MAX_WRITE"),
+       env("ISO_BW"),
        env("THR_LIMIT"), env("THR_BG"), env("THR_BW"),
        env("THR_SECONDS"), env("SCALE_CGROUPS"), env("SCALE_FILES"),
        env("SCALE_BYTES"), env("SCALE_JOBS"), env("SCALE_LIMIT"),

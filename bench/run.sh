@@ -420,7 +420,8 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|dirtyfs_nbdirect|kernel)
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|dirtyfs_nbdirect|
+# dirtyfs_nbfuse|kernel)
 # MODE (solo|noisy) ROUND DIR (the mount, or the kernel's directory). The
 # neighbour writes into DIR/nb, or into ISO_NB_DIR at ISO_NB_RATE per
 # writer (fio's --rate) where those are set.
@@ -566,6 +567,21 @@ w_iso() {
 			iso_run dirtyfs_nbdirect noisy $r "$ISO_DIR" || return 1
 		rm -f "$WORK"/nbdirect/* || return 1
 	done
+
+	# And what the same neighbour rate costs the victim through the mount
+	# when nothing holds the neighbour: no hard limit for it (writeback
+	# still starts at its background limit), writeback_bw unlimited, fio's
+	# --rate in place of the throttle.
+	iso_mount if "cache_size=1G" || return 1
+	setfattr -n "trusted.dirtyfs.dirty_limit:$CG_NB" -v max "$ISO_DIR" ||
+		return 1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+			iso_run dirtyfs_nbfuse solo $r "$ISO_DIR" || return 1
+		ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+			iso_run dirtyfs_nbfuse noisy $r "$ISO_DIR" || return 1
+	done
+	iso_note dirtyfs_nbfuse "$ISO_DIR"
 
 	# The kernel, same scenario on BACKING's filesystem directly.
 	sysctl_save
