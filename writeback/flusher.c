@@ -48,7 +48,7 @@
 struct flusher {
 	pthread_mutex_t lock; /* the writeback list lock */
 	struct list_head dirty, sync;
-	bool stopping;
+	bool stopping; /* set under lock; stopping() reads it without */
 	struct writeback_config cfg;
 	int kick_fd;
 	bool running;
@@ -602,7 +602,7 @@ int writeback_stop(void)
 	if (!fl.running)
 		return 0;
 	pthread_mutex_lock(&fl.lock);
-	fl.stopping = true;
+	__atomic_store_n(&fl.stopping, true, __ATOMIC_RELAXED); /* stopping() */
 	pthread_mutex_unlock(&fl.lock);
 	writeback_kick();
 	pthread_join(fl.thread, NULL);
