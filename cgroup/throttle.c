@@ -190,23 +190,45 @@ static bool ready(struct held_write *h, uint64_t now)
 	return err != 0;
 }
 
-/* Move the writes that may go to out; the next deadline. Lock held. */
-static uint64_t collect_ready(struct list_head *out, uint64_t now)
+/* Whether answering ready h puts its data in the cache now. */
+static bool commits(const struct held_write *h)
+{
+	return h->early && !h->interrupted && !h->err;
+}
+
+/*
+ * Move the writes that may go to out; the next deadline. Lock held.
+ *
+ * Of the writes held before the cache, one goes in per pass, the oldest,
+ * and *again asks for the next pass at once: it sees the cache with that
+ * write in, so another goes only if the cgroup is still under. Letting all
+ * go the moment a cgroup dips under its limit would put it over by a
+ * request per writer, and hold every writer again until all of that is
+ * written back: stop and go, the held writers' copies all in one burst.
+ */
+static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
 {
 	uint64_t next = now + RECHECK_NS;
 	struct list_head *pos, *tmp;
+	bool committing = false;
 
 	for (pos = th.held.next; pos != &th.held; pos = tmp) {
 		struct held_write *h =
 			list_entry(pos, struct held_write, entry);
 
 		tmp = pos->next;
-		if (ready(h, now)) {
-			list_move_tail(pos, out);
-			__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
-		} else if (h->until_ns > now && h->until_ns < next) {
-			next = h->until_ns;
+		if (!ready(h, now)) {
+			if (h->until_ns > now && h->until_ns < next)
+				next = h->until_ns;
+			continue;
 		}
+		if (commits(h) && committing) {
+			*again = true;
+			continue;
+		}
+		committing |= commits(h);
+		list_move_tail(pos, out);
+		__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
 	}
 	return next;
 }
@@ -243,12 +265,13 @@ static void *throttle_main(void *arg)
 	while (!th.stop) {
 		struct list_head out;
 		uint64_t now = now_ns(), next;
+		bool again = false;
 
 		pthread_mutex_unlock(&th.lock);
 		refresh(now);
 		pthread_mutex_lock(&th.lock);
 		INIT_LIST_HEAD(&out);
-		next = collect_ready(&out, now);
+		next = collect_ready(&out, now, &again);
 		if (next > th.next_refresh_ns)
 			next = th.next_refresh_ns;
 		pthread_mutex_unlock(&th.lock);
@@ -260,7 +283,7 @@ static void *throttle_main(void *arg)
 			release(h, false);
 		}
 		pthread_mutex_lock(&th.lock);
-		if (!th.kicked && !th.stop)
+		if (!th.kicked && !th.stop && !again)
 			timed_wait(next);
 		th.kicked = false;
 	}

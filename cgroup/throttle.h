@@ -6,8 +6,11 @@
  *
  * - A write that arrives while its cgroup or an ancestor is over its hard
  *   limit is held before it enters the cache: its data is copied aside and
- *   put in the cache once every one of them is under again. A signal to the
- *   writer answers it EINTR, and that is true: nothing was written.
+ *   put in the cache once every one of them is under again, one such write
+ *   at a time, oldest first, each going in only if the last left room, so
+ *   held writers go back as writeback makes room rather than all at once.
+ *   A signal to the writer answers it EINTR, and that is true: nothing was
+ *   written.
  * - A write that is in the cache gets its reply delayed by the pause of the
  *   pacing law (pacing.c) when dirty data is between the background and the
  *   hard limit, or held until under when it crossed the hard limit. A signal

@@ -314,6 +314,34 @@ def test_dirty_limit_holds_and_data_arrives_intact(cg, dirtyfs, nr_writers):
         assert read_file(m.backing_path("f%d" % i)) == data(10 + i, size)
 
 
+def test_held_writers_go_back_one_at_a_time(cg, dirtyfs):
+    """16 dd writers of one cgroup at its limit: each 1 MiB write that
+    comes while it is over is held before the cache, and once writeback
+    makes room those go in one at a time, each only if the last left room,
+    so dirty stays near the limit (writes that came while it was under went
+    in together: a few MiB over). Letting every held write in the moment
+    the cgroup dips under put it a request per held writer over (19 MiB
+    against the 4 MiB limit) and held them all again until that was
+    written back."""
+    m = dirtyfs(HOLD + ["writeback_bw=16M"])
+    a = cg.make("A")
+    limit, bs, nr = 4 * MiB, MiB, 16
+    set_limit(m, "dirty_limit", a, "4M")
+    seen = {"at_limit": False, "peak": 0}
+
+    def sample(st):
+        seen["at_limit"] |= st["dirty"] >= limit - bs
+        if seen["at_limit"]:
+            seen["peak"] = max(seen["peak"], st["dirty"])
+
+    procs = [spawn(cg, a, dd(m.path("f%d" % i), "1M", 3))
+             for i in range(nr)]
+    watch(m, a, procs, sample=sample)
+    check_done(procs)
+    assert stat(m, a)["throttle_events"] >= nr
+    assert seen["peak"] <= limit + 4 * bs
+
+
 def test_zero_dirty_limit_writes_through(cg, dirtyfs):
     """dirty_limit 0: each write is held until its data is written back;
     at its limit (0 dirty) the cgroup is not over it, so the writer goes
