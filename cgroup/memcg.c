@@ -217,6 +217,8 @@ int memcg_path(cgroup_id_t id, char *buf, size_t size)
 
 /* --- accounting ---------------------------------------------------------- */
 
+static bool memcg_check_background(struct memcg *m);
+
 static void charge(struct memcg *m, int64_t dirty, int64_t writeback)
 {
 	for (; m; m = m->parent) {
@@ -275,13 +277,26 @@ void memcg_dirty_page(struct page *page, cgroup_id_t id, bool was_dirty)
 	pthread_mutex_unlock(&reg.lock);
 }
 
+/*
+ * More dirty data may take id or an ancestor over its background limit,
+ * whichever path dirtied it: a write going into the cache, one held before
+ * it and put in by the throttle thread, the kernel's writeback of an mmap.
+ * The flusher is woken here, so none of them waits for the next refresh.
+ */
 void memcg_charge_dirty(cgroup_id_t id, int64_t nr)
 {
+	bool kick = false;
+	struct memcg *m;
+
 	if (!nr)
 		return;
 	pthread_mutex_lock(&reg.lock);
 	charge(memcg_of(id), nr, 0);
+	for (m = memcg_of(id); m && nr > 0; m = m->parent)
+		kick |= memcg_check_background(m);
 	pthread_mutex_unlock(&reg.lock);
+	if (kick)
+		writeback_kick();
 }
 
 void memcg_start_writeback(cgroup_id_t id, int64_t nr)
@@ -478,7 +493,6 @@ void memcg_refresh_limits(void)
 void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 		   struct memcg_verdict *v)
 {
-	bool kick = false;
 	struct memcg *m;
 
 	v->pause_usec = 0;
@@ -490,15 +504,12 @@ void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 			limit_bytes(m, MEMCG_BACKGROUND),
 			limit_bytes(m, MEMCG_HARD), ratelimit_bps);
 
-		kick |= memcg_check_background(m);
 		if (pause > v->pause_usec) {
 			v->pause_usec = pause;
 			v->over = m->id;
 		}
 	}
 	pthread_mutex_unlock(&reg.lock);
-	if (kick)
-		writeback_kick();
 }
 
 bool memcg_over_hard(cgroup_id_t id)

@@ -71,7 +71,8 @@ int writer_cgroup(pid_t pid, cgroup_id_t *id);
 /*
  * Charge a page the request just dirtied to cgroup id, and take ownership of
  * its mapping (or make it shared). Use memcg_charge_dirty for the counters,
- * once per request: nr pages more dirty for id and its ancestors.
+ * once per request: nr pages more dirty for id and its ancestors; it wakes
+ * the flusher when that takes one of them over its background limit.
  * page->cgroup is the dirty charge only: a page under writeback that id
  * dirties again is id's from now on, while its writeback stays charged to
  * the cgroup it started on, which writeback records (struct wb_io).

@@ -342,6 +342,22 @@ def test_held_writers_go_back_one_at_a_time(cg, dirtyfs):
     assert seen["peak"] <= limit + 4 * bs
 
 
+def test_write_put_in_by_the_throttle_starts_writeback(cg, dirtyfs):
+    """Four dd writers of a cgroup with dirty_limit=0: all but one write at
+    a time wait before the cache, and the throttle thread puts each in once
+    the cgroup is clean. That write must wake the flusher as one going in
+    from a worker does; it used to wait for the once-a-second refresh of
+    the limits, so each write took a second (64 s for these 64 writes)."""
+    m = dirtyfs(HOLD)
+    z = cg.make("Z")
+    set_limit(m, "dirty_limit", z, "0")
+    procs = [spawn(cg, z, dd(m.path("f%d" % i), "1M", 16)) for i in range(4)]
+    watch(m, z, procs, timeout=20)
+    check_done(procs)
+    st = stat(m, z)
+    assert st["written"] == 64 * MiB and st["throttle_events"] > 0
+
+
 def test_zero_dirty_limit_writes_through(cg, dirtyfs):
     """dirty_limit 0: each write is held until its data is written back;
     at its limit (0 dirty) the cgroup is not over it, so the writer goes
