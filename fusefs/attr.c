@@ -98,37 +98,46 @@ static int set_times(struct dfs_inode *inode, const struct stat *attr,
 	return 0;
 }
 
-int attr_kill_suidgid(struct dfs_inode *inode)
+/* If the request asks it (transport_kills_suidgid), clear the bits of the
+ * inode's mode that killed(mode) names. 0 or -errno. */
+static int kill_mode_bits(struct dfs_inode *inode, mode_t (*killed)(mode_t))
 {
 	struct stat st;
-	mode_t mode;
+	mode_t bits;
 
 	if (!transport_kills_suidgid())
 		return 0;
 	if (fstatat(inode->path_fd, "", &st,
 		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	mode = st.st_mode & ~(mode_t)S_ISUID;
-	/* Setgid without group execute marks mandatory locking: kept. */
-	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
-		mode &= ~(mode_t)S_ISGID;
-	if (mode == st.st_mode || !S_ISREG(st.st_mode))
+	bits = killed(st.st_mode) & st.st_mode;
+	return bits ? set_mode(inode, st.st_mode & ~bits) : 0;
+}
+
+/* By a write, truncate or chown: setuid, and setgid where the group may
+ * execute (without, setgid marks mandatory locking: kept); files only. */
+static mode_t write_kills(mode_t mode)
+{
+	if (!S_ISREG(mode))
 		return 0;
-	return set_mode(inode, mode);
+	return S_ISUID | (mode & S_IXGRP ? S_ISGID : 0);
+}
+
+/* By an access ACL set: setgid, whatever the type. */
+static mode_t acl_kills(mode_t mode)
+{
+	(void)mode;
+	return S_ISGID;
+}
+
+int attr_kill_suidgid(struct dfs_inode *inode)
+{
+	return kill_mode_bits(inode, write_kills);
 }
 
 int attr_acl_kill_sgid(struct dfs_inode *inode)
 {
-	struct stat st;
-
-	if (!transport_kills_suidgid())
-		return 0;
-	if (fstatat(inode->path_fd, "", &st,
-		    AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
-		return -errno;
-	if (!(st.st_mode & S_ISGID))
-		return 0;
-	return set_mode(inode, st.st_mode & ~(mode_t)S_ISGID);
+	return kill_mode_bits(inode, acl_kills);
 }
 
 /* Changes apply in the order of chmod, chown, truncate, clearing setuid and
