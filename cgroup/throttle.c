@@ -222,11 +222,13 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
 				next = h->until_ns;
 			continue;
 		}
-		if (commits(h) && committing) {
-			*again = true;
-			continue;
+		if (commits(h)) {
+			if (committing) {
+				*again = true;
+				continue;
+			}
+			committing = true;
 		}
-		committing |= commits(h);
 		list_move_tail(pos, out);
 		__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
 	}
@@ -236,8 +238,8 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
 static void timed_wait(uint64_t deadline_ns)
 {
 	struct timespec ts = {
-		.tv_sec = (time_t)(deadline_ns / 1000000000ULL),
-		.tv_nsec = (long)(deadline_ns % 1000000000ULL),
+		.tv_sec = (time_t)(deadline_ns / NSEC_PER_SEC),
+		.tv_nsec = (long)(deadline_ns % NSEC_PER_SEC),
 	};
 
 	pthread_cond_timedwait(&th.cond, &th.lock, &ts);
