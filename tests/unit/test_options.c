@@ -315,6 +315,16 @@ static void assert_parse_error(const char *optstr, const char *msg)
 	options_free(&o);
 }
 
+/* optstr parses; its values in *o. */
+static void assert_parses(const char *optstr, struct dfs_options *o)
+{
+	char s[256];
+	char err[256];
+
+	snprintf(s, sizeof(s), "%s", optstr);
+	assert_int_equal(parse(o, s, err, sizeof(err)), 0);
+}
+
 static void parse_errors_name_the_option_and_value(void **state)
 {
 	(void)state;
@@ -362,12 +372,10 @@ static void parse_option_without_value_before_another(void **state)
 
 static void parse_enforces_minimums(void **state)
 {
-	char ok[] = "cache_size=4M,writeback_interval=1";
 	struct dfs_options o;
-	char err[128];
 
 	(void)state;
-	assert_int_equal(parse(&o, ok, err, sizeof(err)), 0);
+	assert_parses("cache_size=4M,writeback_interval=1", &o);
 	assert_true(o.cache_size_bytes == CACHE_SIZE_MIN);
 	assert_parse_error("cache_size=4095K",
 			   "invalid value '4095K' for option cache_size=: "
@@ -380,14 +388,12 @@ static void parse_enforces_minimums(void **state)
 /* writeback_bw: 0 (unlimited), or at least a page a second. */
 static void parse_bounds_writeback_bw(void **state)
 {
-	char off[] = "writeback_bw=0", page[] = "writeback_bw=4K";
 	struct dfs_options o;
-	char err[128];
 
 	(void)state;
-	assert_int_equal(parse(&o, off, err, sizeof(err)), 0);
+	assert_parses("writeback_bw=0", &o);
 	assert_true(o.writeback_bw_bytes == 0);
-	assert_int_equal(parse(&o, page, err, sizeof(err)), 0);
+	assert_parses("writeback_bw=4K", &o);
 	assert_true(o.writeback_bw_bytes == 4096);
 	assert_parse_error("writeback_bw=5",
 			   "invalid value '5' for option writeback_bw=: "
@@ -400,17 +406,14 @@ static void parse_bounds_writeback_bw(void **state)
 /* max_write: whole 4K pages from one page to the kernel's 1 MiB. */
 static void parse_bounds_max_write(void **state)
 {
-	char small[] = "max_write=4K", big[] = "max_write=1M",
-	     mid[] = "max_write=131072";
 	struct dfs_options o;
-	char err[128];
 
 	(void)state;
-	assert_int_equal(parse(&o, small, err, sizeof(err)), 0);
+	assert_parses("max_write=4K", &o);
 	assert_true(o.max_write_bytes == 4096);
-	assert_int_equal(parse(&o, big, err, sizeof(err)), 0);
+	assert_parses("max_write=1M", &o);
 	assert_true(o.max_write_bytes == 1U << 20);
-	assert_int_equal(parse(&o, mid, err, sizeof(err)), 0);
+	assert_parses("max_write=131072", &o);
 	assert_true(o.max_write_bytes == 128U << 10);
 	assert_parse_error("max_write=5000",
 			   "invalid value '5000' for option max_write=: "
