@@ -296,4 +296,12 @@ char *page_address(const struct page *page);
 /* Monotonic clock in nanoseconds. */
 uint64_t now_ns(void);
 
+/* ns as a timespec: a deadline for pthread_cond_timedwait on a condition
+ * variable whose clock is CLOCK_MONOTONIC. */
+static inline struct timespec ns_to_timespec(uint64_t ns)
+{
+	return (struct timespec){ .tv_sec = (time_t)(ns / NSEC_PER_SEC),
+				  .tv_nsec = (long)(ns % NSEC_PER_SEC) };
+}
+
 #endif

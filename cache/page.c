@@ -183,11 +183,8 @@ static bool pool_fits(unsigned int nr)
 
 static void wait_for_space(void)
 {
-	struct timespec ts;
-	uint64_t t = now_ns() + RESERVE_RECHECK_NS;
+	struct timespec ts = ns_to_timespec(now_ns() + RESERVE_RECHECK_NS);
 
-	ts.tv_sec = (time_t)(t / NSEC_PER_SEC);
-	ts.tv_nsec = (long)(t % NSEC_PER_SEC);
 	pool.nr_waiters++;
 	pthread_cond_timedwait(&pool.space, &pool.lock, &ts);
 	pool.nr_waiters--;

@@ -237,10 +237,7 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
 
 static void timed_wait(uint64_t deadline_ns)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(deadline_ns / NSEC_PER_SEC),
-		.tv_nsec = (long)(deadline_ns % NSEC_PER_SEC),
-	};
+	struct timespec ts = ns_to_timespec(deadline_ns);
 
 	pthread_cond_timedwait(&th.cond, &th.lock, &ts);
 }
