@@ -133,6 +133,9 @@ machine_txt() {
 		echo "nproc: $(nproc)"
 		grep -E '^(MemTotal|MemAvailable)' /proc/meminfo
 		echo "kernel: $(uname -srvm)"
+		# none: a task in the kernel (a FUSE copy) keeps its CPU
+		echo "preemption: $(dmesg 2>/dev/null |
+			grep -o 'Dynamic Preempt: [a-z]*' | tail -1)"
 		echo "backing: $WORK on $(df -T "$WORK" | awk 'NR == 2 {
 			print $1 " (" $2 ")" }'), mounted $(findmnt -no OPTIONS \
 			--target "$WORK")"
@@ -391,7 +394,8 @@ w_drain() {
 # A victim write that takes this long counts as slow in the scheduler
 # trace (about 3x its solo p99 here).
 SCHED_SLOW_US=150
-SCHED_SYSCALLS="id == 0 || id == 18 || id == 20" # read, pwrite64, writev
+# read, pwrite64, writev, io_uring_enter
+SCHED_SYSCALLS="id == 0 || id == 18 || id == 20 || id == 426"
 
 # iso_sched_start TAG: in the background, record 2 s of the scheduler's
 # switches and wake-ups and of those system calls, machine-wide, 1 s from

@@ -6,8 +6,8 @@
 
 DATA is a system-wide `perf record` of sched:sched_switch,
 sched:sched_waking and raw_syscalls:sys_enter/sys_exit for read(2),
-pwrite64(2) and writev(2) (bench/run.sh with BENCH_SCHED=1 records it
-during a noisy round). Each of the victim's pwrite64 calls that took at
+pwrite64(2), writev(2) and io_uring_enter(2) (bench/run.sh with
+BENCH_SCHED=1 records it during a noisy round). Each of the victim's pwrite64 calls that took at
 least THRESHOLD_US is cut into:
 
   queued   from the call until a dirtyfs thread's read of /dev/fuse returns
@@ -17,7 +17,8 @@ least THRESHOLD_US is cut into:
   return   from then until the call returns.
 
 and what ran on each CPU while those writes were in flight is summed by
-task name. Output: KEY=VALUE lines, times in microseconds.
+task name, with "_in_read", "_in_pwrite64" and so on where the task was
+inside one of the traced calls (swapper is an idle CPU). Output: KEY=VALUE lines, times in microseconds.
 """
 import bisect
 import collections
@@ -26,6 +27,8 @@ import sys
 
 LINE = re.compile(r"^\s*(\S.*?)\s+(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+(\S+):\s*(.*)$")
 NR_READ, NR_PWRITE64 = "0", "18"
+SYSCALL_NAMES = {"0": "read", "18": "pwrite64", "20": "writev",
+                 "426": "io_uring_enter"}
 
 
 def parse(lines):
@@ -58,14 +61,28 @@ def victim_writes(events, victim):
 
 
 class Timeline:
-    """What ran on each CPU, from the sched_switch events."""
+    """What ran on each CPU, from the sched_switch events, and whether it
+    was inside one of the traced system calls (a copy the kernel does not
+    interrupt on a kernel built without preemption)."""
 
     def __init__(self, events):
         self.runs = collections.defaultdict(list)
+        inside, running = {}, {}
         for e in events:
             if e[4] == "sched:sched_switch":
-                m = re.search(r"next_comm=(.+?) next_pid=", e[5])
-                self.runs[e[3]].append((e[0], m.group(1)))
+                m = re.search(r"next_comm=(.+?) next_pid=(\d+)", e[5])
+                running[e[3]] = (m.group(1), int(m.group(2)))
+            elif e[4] == "raw_syscalls:sys_enter":
+                inside[e[2]] = SYSCALL_NAMES.get(syscall_nr(e), "?")
+            elif e[4] == "raw_syscalls:sys_exit":
+                inside.pop(e[2], None)
+            else:
+                continue
+            if e[3] in running:
+                comm, tid = running[e[3]]
+                call = inside.get(tid)
+                self.runs[e[3]].append(
+                    (e[0], comm + ("_in_" + call if call else "")))
         self.starts = {c: [t for t, _ in r] for c, r in self.runs.items()}
 
     def add(self, cpu, a, b, acc):
@@ -127,7 +144,7 @@ def main():
     for key in ("queued", "served", "wakeup", "return"):
         print("mean_%s_us=%.1f" % (key, sums[key] / n * 1e6 if n else 0))
     total = sum(ran.values()) or 1
-    for name, t in ran.most_common(8):
+    for name, t in ran.most_common(10):
         print("ran_%s_pct=%.1f" % (re.sub(r"\W", "_", name), 100 * t / total))
 
 
