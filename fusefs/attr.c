@@ -177,13 +177,34 @@ void dfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	fuse_reply_err(req, 0);
 }
 
-/* Of the filesystem that holds ino: BACKING may have mounts inside it. */
+/* Count bytes of sv's free space as used, in its fragment-size units. */
+static void take_free_bytes(struct statvfs *sv, uint64_t bytes)
+{
+	uint64_t unit = sv->f_frsize ? sv->f_frsize : sv->f_bsize;
+	fsblkcnt_t n = unit ? (fsblkcnt_t)((bytes + unit - 1) / unit) : 0;
+
+	sv->f_bfree = sv->f_bfree > n ? sv->f_bfree - n : 0;
+	sv->f_bavail = sv->f_bavail > n ? sv->f_bavail - n : 0;
+}
+
+/*
+ * Of the filesystem that holds ino (BACKING may have mounts inside it),
+ * less the cache's data that BACKING has not stored yet: df right after a
+ * write shows the space it will take, as on a filesystem that allocates at
+ * writeback. The whole cache counts against whichever filesystem is asked
+ * about, and an overwrite of blocks BACKING has counts until written back:
+ * the free space shown errs low, never high.
+ */
 void dfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
+	struct cache_stats st;
 	struct statvfs sv;
 
-	if (fstatvfs(inode_get(ino)->path_fd, &sv))
+	if (fstatvfs(inode_get(ino)->path_fd, &sv)) {
 		fuse_reply_err(req, errno);
-	else
-		fuse_reply_statfs(req, &sv);
+		return;
+	}
+	cache_get_stats(&st);
+	take_free_bytes(&sv, st.dirty + st.writeback);
+	fuse_reply_statfs(req, &sv);
 }

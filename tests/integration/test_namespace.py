@@ -249,3 +249,24 @@ def test_statfs_reports_backing(mnt):
     assert vfs.f_blocks * vfs.f_frsize == backing.f_blocks * backing.f_frsize
     assert vfs.f_files == backing.f_files
     assert vfs.f_namemax == backing.f_namemax
+
+
+def free_bytes(path):
+    vfs = os.statvfs(path)
+    return vfs.f_bfree * vfs.f_frsize, vfs.f_bavail * vfs.f_frsize
+
+
+def test_statfs_counts_unwritten_data_as_used(dirtyfs, tmpfs):
+    """df after a write shows the space the data will take, before BACKING
+    has it; once written back, the mount and BACKING agree again."""
+    size = 32 << 20
+    m = dirtyfs(["dirty_limit=max", "dirty_background_limit=max",
+                 "dirty_expire=3600"], backing=tmpfs("128M"))
+    assert free_bytes(m.mnt) == free_bytes(m.backing)
+    write_file(m.path("f"), b"x" * size)
+    held = [b - a for a, b in zip(free_bytes(m.mnt), free_bytes(m.backing))]
+    # BACKING's own free space has not moved: the data is only dirty.
+    assert held == [size, size]
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    assert free_bytes(m.mnt) == free_bytes(m.backing)
+    assert free_bytes(m.backing)[0] <= 128 * (1 << 20) - size
