@@ -131,6 +131,9 @@ int transport_attach(struct fuse_session *se);
  * (an access ACL set by a caller outside the group without CAP_FSETID;
  * FUSE_SETXATTR_ACL_KILL_SGID). */
 bool transport_kills_suidgid(void);
+/* The max_write that INIT's reply gives the kernel (from dfs_init, before
+ * that reply); libfuse's request buffers keep room for DFS_MAX_WRITE. */
+void transport_set_max_write(uint32_t bytes);
 
 /* --- log.c: syslog in the background, stderr ("dirtyfs: ...") otherwise -- */
 void dfs_log(int prio, const char *fmt, ...)

@@ -37,8 +37,10 @@ void dfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_DONT_MASK;
 	/* The kernel copies a whole request without a preemption point:
 	 * smaller requests keep one writer from holding a CPU as long
-	 * (max_write in the man page). */
-	conn->max_write = (unsigned int)opts->max_write_bytes;
+	 * (max_write in the man page). Said in the INIT reply, so that
+	 * libfuse's buffers keep room for any other request. */
+	conn->max_write = DFS_MAX_WRITE;
+	transport_set_max_write((uint32_t)opts->max_write_bytes);
 }
 
 /* The unmount's writeback is main's, after the session loop has ended. */

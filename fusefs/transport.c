@@ -23,6 +23,12 @@
  * 3.14 parses the short request only: the flag is kept here and the request
  * handed on in the short form.
  *
+ * max_write: libfuse sizes its request buffers by the max_write of its INIT
+ * reply, and the kernel fails (E2BIG) any request that does not fit the
+ * buffer: with max_write=4K, every setxattr of a value over about 4 KiB.
+ * So libfuse answers with the largest, DFS_MAX_WRITE, and keeps buffers of
+ * that size; the reply is given the option's max_write here.
+ *
  * A worker thread reads a request and serves it before it reads the next:
  * the flag lives in the thread.
  */
@@ -45,6 +51,8 @@ static uint64_t init_unique;
 static uint32_t init_offered;
 /* Set once INIT is answered: SETXATTR requests come in the extended form. */
 static bool setxattr_ext;
+/* The max_write the INIT reply gives the kernel; 0 leaves libfuse's. */
+static uint32_t init_max_write;
 
 static __thread bool request_kills_suidgid;
 
@@ -150,15 +158,26 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	return n;
 }
 
+/* The 32-bit field at offset of out, no greater than limit (0: none). */
+static void clamp_field(char *out, size_t offset, uint32_t limit)
+{
+	uint32_t field;
+
+	memcpy(&field, out + offset, sizeof(field));
+	if (limit && field > limit)
+		memcpy(out + offset, &limit, sizeof(limit));
+}
+
 /* The INIT reply: the header, then struct fuse_init_out in one piece. */
 static void patch_init_reply(struct iovec *iov, int count)
 {
 	size_t at = offsetof(struct fuse_init_out, flags);
+	size_t end =
+		offsetof(struct fuse_init_out, max_write) + sizeof(uint32_t);
 	struct fuse_out_header h;
 	uint32_t flags;
 
-	if (count < 2 || iov[0].iov_len < sizeof(h) ||
-	    iov[1].iov_len < at + sizeof(flags))
+	if (count < 2 || iov[0].iov_len < sizeof(h) || iov[1].iov_len < end)
 		return;
 	memcpy(&h, iov[0].iov_base, sizeof(h));
 	if (h.unique != __atomic_load_n(&init_unique, __ATOMIC_ACQUIRE) ||
@@ -170,14 +189,15 @@ static void patch_init_reply(struct iovec *iov, int count)
 	memcpy((char *)iov[1].iov_base + at, &flags, sizeof(flags));
 	__atomic_store_n(&setxattr_ext, flags & FUSE_SETXATTR_EXT,
 			 __ATOMIC_RELAXED);
+	clamp_field(iov[1].iov_base, offsetof(struct fuse_init_out, max_write),
+		    init_max_write);
 }
 
 static ssize_t transport_writev(int fd, struct iovec *iov, int count,
 				void *userdata)
 {
 	(void)userdata;
-	if (__atomic_load_n(&init_unique, __ATOMIC_ACQUIRE) &&
-	    __atomic_load_n(&init_offered, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&init_unique, __ATOMIC_ACQUIRE))
 		patch_init_reply(iov, count);
 	return writev(fd, iov, count);
 }
@@ -190,6 +210,11 @@ int transport_attach(struct fuse_session *se)
 	};
 
 	return fuse_session_custom_io(se, &io, fuse_session_fd(se)) ? -EIO : 0;
+}
+
+void transport_set_max_write(uint32_t bytes)
+{
+	init_max_write = bytes;
 }
 
 bool transport_kills_suidgid(void)

@@ -170,6 +170,19 @@ def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
     assert read_file(m.path("f")) == content
 
 
+def test_small_max_write_still_takes_the_largest_xattr(dirtyfs, tmpfs):
+    """libfuse sizes its request buffers by the max_write it tells the
+    kernel, and the kernel fails (E2BIG) a request that does not fit: the
+    daemon keeps 1 MiB buffers whatever max_write, so a 64 KiB value (the
+    kernel's largest) still goes through at max_write=4K."""
+    m = dirtyfs(["max_write=4K"], backing=tmpfs("16M"))
+    write_file(m.path("f"), b"")
+    value = os.urandom(64 << 10)
+    os.setxattr(m.path("f"), "user.big", value)
+    assert os.getxattr(m.path("f"), "user.big") == value
+    assert os.getxattr(m.backing_path("f"), "user.big") == value
+
+
 @pytest.mark.parametrize("option,named", [
     ("dirty_limit=x", "dirty_limit="),
     ("dirty_background_limit=101%", "dirty_background_limit="),
