@@ -199,6 +199,9 @@ struct cache_stats {
 	uint64_t cache_bytes, cache_size, dirty, writeback, written;
 };
 void cache_get_stats(struct cache_stats *st);
+/* Dirty and writeback bytes together, never fewer than the cache holds at
+ * any instant of the call (a page changing state may count twice). */
+uint64_t cache_unwritten_bytes(void);
 /* Account bytes stored in BACKING by the flusher. */
 void cache_account_written(uint64_t bytes);
 /* True while dirty bytes are over the background threshold. */

@@ -334,10 +334,11 @@ void page_start_writeback(struct page *page)
 	mapping->nr_writeback++;
 }
 
+/* Writeback is raised before dirty is lowered: cache_unwritten_bytes. */
 void cache_account_writeback(uint64_t pages)
 {
-	pool.nr_dirty -= pages;
 	pool.nr_writeback += pages;
+	pool.nr_dirty -= pages;
 }
 
 /*
@@ -382,8 +383,9 @@ void pages_end_writeback(struct page **pages, unsigned int nr, bool ok)
 		return;
 	mapping->nr_writeback -= nr;
 	mapping->nr_dirty += redirtied;
-	pool.nr_writeback -= nr;
+	/* Dirty is raised before writeback is lowered: cache_unwritten_bytes. */
 	pool.nr_dirty += redirtied;
+	pool.nr_writeback -= nr;
 	if (list_empty(&clean))
 		return;
 	pthread_mutex_lock(&pool.lock);
@@ -401,6 +403,20 @@ void cache_get_stats(struct cache_stats *st)
 	st->dirty = pool.nr_dirty * PAGE_SIZE;
 	st->writeback = pool.nr_writeback * PAGE_SIZE;
 	st->written = pool.written_bytes;
+}
+
+/*
+ * A page moving from dirty to writeback is counted in writeback first, one
+ * going back (a failed writeback) in dirty first, and dirty is read on both
+ * sides of writeback: whichever move runs meanwhile, one of the two reads
+ * of dirty, or the read of writeback, still has the page.
+ */
+uint64_t cache_unwritten_bytes(void)
+{
+	uint64_t before = pool.nr_dirty, writeback = pool.nr_writeback,
+		 after = pool.nr_dirty;
+
+	return ((before > after ? before : after) + writeback) * PAGE_SIZE;
 }
 
 void cache_account_written(uint64_t bytes)

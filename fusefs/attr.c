@@ -197,14 +197,15 @@ static void take_free_bytes(struct statvfs *sv, uint64_t bytes)
  */
 void dfs_statfs(fuse_req_t req, fuse_ino_t ino)
 {
-	struct cache_stats st;
+	/* First: data written back between the two reads then counts twice,
+	 * not in neither. */
+	uint64_t unwritten = cache_unwritten_bytes();
 	struct statvfs sv;
 
 	if (fstatvfs(inode_get(ino)->path_fd, &sv)) {
 		fuse_reply_err(req, errno);
 		return;
 	}
-	cache_get_stats(&st);
-	take_free_bytes(&sv, st.dirty + st.writeback);
+	take_free_bytes(&sv, unwritten);
 	fuse_reply_statfs(req, &sv);
 }
