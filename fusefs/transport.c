@@ -27,7 +27,8 @@
  * reply, and the kernel fails (E2BIG) any request that does not fit the
  * buffer: with max_write=4K, every setxattr of a value over about 4 KiB.
  * So libfuse answers with the largest, DFS_MAX_WRITE, and keeps buffers of
- * that size; the reply is given the option's max_write here.
+ * that size; the reply is given the option's max_write here, and the
+ * max_pages libfuse would have derived from it.
  *
  * A worker thread reads a request and serves it before it reads the next:
  * the flag lives in the thread.
@@ -158,14 +159,26 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	return n;
 }
 
-/* The 32-bit field at offset of out, no greater than limit (0: none). */
-static void clamp_field(char *out, size_t offset, uint32_t limit)
+/* The INIT reply's body out, len bytes, whose flags are flags: the option's
+ * max_write, and pages of a request to match, as libfuse sets them from the
+ * max_write it is given (reads are sized by max_pages). Only ever lowered. */
+static void patch_max_write(char *out, size_t len, uint32_t flags)
 {
-	uint32_t field;
+	const size_t mw = offsetof(struct fuse_init_out, max_write),
+		     mp = offsetof(struct fuse_init_out, max_pages);
+	uint32_t max_write;
+	uint16_t pages, want;
 
-	memcpy(&field, out + offset, sizeof(field));
-	if (limit && field > limit)
-		memcpy(out + offset, &limit, sizeof(limit));
+	memcpy(&max_write, out + mw, sizeof(max_write));
+	if (!init_max_write || init_max_write >= max_write)
+		return;
+	memcpy(out + mw, &init_max_write, sizeof(init_max_write));
+	if (!(flags & FUSE_MAX_PAGES) || len < mp + sizeof(pages))
+		return;
+	memcpy(&pages, out + mp, sizeof(pages));
+	want = (uint16_t)((init_max_write - 1) / PAGE_SIZE + 1);
+	if (want < pages)
+		memcpy(out + mp, &want, sizeof(want));
 }
 
 /* The INIT reply: the header, then struct fuse_init_out in one piece. */
@@ -189,8 +202,7 @@ static void patch_init_reply(struct iovec *iov, int count)
 	memcpy((char *)iov[1].iov_base + at, &flags, sizeof(flags));
 	__atomic_store_n(&setxattr_ext, flags & FUSE_SETXATTR_EXT,
 			 __ATOMIC_RELAXED);
-	clamp_field(iov[1].iov_base, offsetof(struct fuse_init_out, max_write),
-		    init_max_write);
+	patch_max_write(iov[1].iov_base, iov[1].iov_len, flags);
 }
 
 static ssize_t transport_writev(int fd, struct iovec *iov, int count,

@@ -2,6 +2,7 @@
 another user, deterministic data, and dirtyfs's statistics format."""
 import ctypes
 import errno
+import mmap
 import os
 import random
 
@@ -71,6 +72,23 @@ def data(seed, size):
 def read_file(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def read_direct(path, size):
+    """Up to size bytes from the start of path, read with O_DIRECT into a
+    page-aligned buffer (an anonymous mapping)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    try:
+        buf = mmap.mmap(-1, size)
+        view, done = memoryview(buf), 0
+        while done < size:
+            n = os.preadv(fd, [view[done:]], done)
+            if n == 0:
+                break
+            done += n
+        return bytes(view[:done])
+    finally:
+        os.close(fd)
 
 
 def write_file(path, content, mode=0o644):

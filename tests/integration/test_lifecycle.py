@@ -12,7 +12,7 @@ import pytest
 from conftest import (BIN, EXIT_TIMEOUT_S, MOUNT_TIMEOUT_S, POLL_S, Workdir,
                       is_fuse_mount, mount_type)
 from helpers import (MiB, data, expect_errno, parse_stats, pwrite_all,
-                     read_file, write_file)
+                     read_direct, read_file, write_file)
 
 HOLD = ["cache_size=64M", "dirty_expire=3600"]
 
@@ -158,7 +158,9 @@ def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
     """One 2 MiB write(2) reaches the daemon as requests of max_write
     bytes (1 MiB by default), counted in libfuse's debug log, whose insize
     is the request: 80 bytes of headers, then the data. The data arrives
-    whole whatever the size."""
+    whole whatever the size. Reads go in requests of that size too (the
+    kernel sizes them by max_pages, which follows max_write): the replies'
+    outsize is 16 bytes of header and the data."""
     m = dirtyfs(["debug"] + ([max_write] if max_write else []),
                 errors_expected=True)
     content = os.urandom(2 << 20)
@@ -167,6 +169,12 @@ def test_max_write_sizes_the_write_requests(dirtyfs, max_write, want):
         r"opcode: WRITE \(16\), nodeid: \d+, insize: (\d+)", m.log_text())]
     assert sizes and max(sizes) == want
     assert sum(sizes) == len(content)
+    assert read_direct(m.path("f"), len(content)) == content
+    log = m.log_text()
+    reads = set(re.findall(r"unique: (\d+), opcode: READ \(15\)", log))
+    replies = [int(size) - 16 for unique, size in re.findall(
+        r"unique: (\d+), success, outsize: (\d+)", log) if unique in reads]
+    assert replies and max(replies) == want
     assert read_file(m.path("f")) == content
 
 
