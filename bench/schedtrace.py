@@ -7,8 +7,8 @@
 DATA is a system-wide `perf record` of sched:sched_switch,
 sched:sched_waking and raw_syscalls:sys_enter/sys_exit for read(2),
 pwrite64(2), writev(2) and io_uring_enter(2) (bench/run.sh with
-BENCH_SCHED=1 records it during a noisy round). Each of the victim's pwrite64 calls that took at
-least THRESHOLD_US is cut into:
+BENCH_SCHED=1 records it during a noisy round). Each of the victim's
+pwrite64 calls that took at least THRESHOLD_US is cut into:
 
   queued   from the call until a dirtyfs thread's read of /dev/fuse returns
            its request (the last read of the thread that answers it);
@@ -18,7 +18,8 @@ least THRESHOLD_US is cut into:
 
 and what ran on each CPU while those writes were in flight is summed by
 task name, with "_in_read", "_in_pwrite64" and so on where the task was
-inside one of the traced calls (swapper is an idle CPU). Output: KEY=VALUE lines, times in microseconds.
+inside one of the traced calls (swapper is an idle CPU). Output: KEY=VALUE
+lines, times in microseconds.
 """
 import bisect
 import collections
