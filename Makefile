@@ -73,7 +73,8 @@ HAVE_BUILD_DEPS = pkg-config --exists $(PKGS) && \
 	echo '\#include <uthash.h>' | $(CC) -E -x c - >/dev/null 2>&1
 HAVE_TEST_DEPS = pkg-config --exists cmocka && \
 	$(PYTHON) -c 'import pytest' 2>/dev/null && \
-	command -v getfattr >/dev/null && command -v fusermount3 >/dev/null
+	command -v getfattr >/dev/null && command -v fusermount3 >/dev/null && \
+	command -v strace >/dev/null
 
 # deps.sh installs what is missing as root, else prints the apt-get line and
 # fails; the second check catches a package that installed but is unusable.

@@ -21,7 +21,10 @@
  * says so in the extended SETXATTR request (FUSE_SETXATTR_ACL_KILL_SGID),
  * which the daemon, setting the ACL in BACKING as root, must honour. libfuse
  * 3.14 parses the short request only: the flag is kept here and the request
- * handed on in the short form.
+ * handed on in the short form. Each request is told by its shape, not by
+ * the INIT reply alone: the kernel sizes a SETXATTR when setxattr(2) begins,
+ * so one that began before it had INIT's reply (a trusted.* name right
+ * after mount(2), which checks no permission first) comes short after it.
  *
  * max_write: libfuse sizes its request buffers by the max_write of its INIT
  * reply, and the kernel fails (E2BIG) any request that does not fit the
@@ -50,7 +53,8 @@ static uint64_t init_unique;
 #define INIT_WANTED (FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT)
 /* The flags of INIT_WANTED that the kernel offers. */
 static uint32_t init_offered;
-/* Set once INIT is answered: SETXATTR requests come in the extended form. */
+/* Set once INIT is answered: SETXATTR requests may come in the extended
+ * form. */
 static bool setxattr_ext;
 /* The max_write the INIT reply gives the kernel; 0 leaves libfuse's. */
 static uint32_t init_max_write;
@@ -70,8 +74,30 @@ static bool flag_at(const char *in, size_t len, size_t min_len, size_t offset,
 	return field & flag;
 }
 
+/*
+ * Whether the SETXATTR body in[0..len) is in the extended form: its padding
+ * is 0 and its name, NUL-ended, and the value's size bytes fill the rest.
+ * A short form read so has the name's first 8 bytes in setxattr_flags and
+ * padding, so a padding not 0 if the name is 8 bytes or longer; a shorter
+ * name and its value would end before the body does.
+ */
+static bool setxattr_is_ext(const char *in, size_t len)
+{
+	struct fuse_setxattr_in arg;
+	size_t name_len;
+
+	if (!__atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) ||
+	    len <= sizeof(arg))
+		return false;
+	memcpy(&arg, in, sizeof(arg));
+	if (arg.padding)
+		return false;
+	name_len = strnlen(in + sizeof(arg), len - sizeof(arg));
+	return sizeof(arg) + name_len + 1 + arg.size == len;
+}
+
 /* Whether the request just read, of opcode op with body in[0..len), asks to
- * clear setuid and setgid. */
+ * clear setuid and setgid (SETXATTR's flag is read by transport_read). */
 static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 {
 	switch (op) {
@@ -91,12 +117,6 @@ static bool kills_suidgid(uint32_t op, const char *in, size_t len)
 		return flag_at(in, len, sizeof(struct fuse_create_in),
 			       offsetof(struct fuse_create_in, open_flags),
 			       FUSE_OPEN_KILL_SUIDGID);
-	case FUSE_SETXATTR:
-		return __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) &&
-		       flag_at(in, len, sizeof(struct fuse_setxattr_in),
-			       offsetof(struct fuse_setxattr_in,
-					setxattr_flags),
-			       FUSE_SETXATTR_ACL_KILL_SGID);
 	default:
 		return false;
 	}
@@ -142,20 +162,26 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	ssize_t n = read(fd, buf, len);
 	struct fuse_in_header h;
 	const char *body = (const char *)buf + sizeof(h);
+	size_t body_len;
 
 	(void)userdata;
 	request_kills_suidgid = false;
 	if (n < (ssize_t)sizeof(h))
 		return n;
 	memcpy(&h, buf, sizeof(h));
-	if (h.opcode == FUSE_INIT)
-		note_init(&h, body, (size_t)n - sizeof(h));
-	else
-		request_kills_suidgid =
-			kills_suidgid(h.opcode, body, (size_t)n - sizeof(h));
-	if (h.opcode == FUSE_SETXATTR &&
-	    __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED))
+	body_len = (size_t)n - sizeof(h);
+	if (h.opcode == FUSE_INIT) {
+		note_init(&h, body, body_len);
+	} else if (h.opcode == FUSE_SETXATTR &&
+		   setxattr_is_ext(body, body_len)) {
+		request_kills_suidgid = flag_at(
+			body, body_len, sizeof(struct fuse_setxattr_in),
+			offsetof(struct fuse_setxattr_in, setxattr_flags),
+			FUSE_SETXATTR_ACL_KILL_SGID);
 		n = shorten_setxattr(buf, n);
+	} else {
+		request_kills_suidgid = kills_suidgid(h.opcode, body, body_len);
+	}
 	return n;
 }
 

@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="libfuse3-dev fuse3 liburing-dev libcgroup-dev uthash-dev pkg-config
-libcmocka-dev python3-pytest attr fio gnuplot-nox valgrind linux-perf cppcheck clang-format gcc make
+libcmocka-dev python3-pytest attr strace fio gnuplot-nox valgrind linux-perf cppcheck clang-format gcc make
 clang libclang-rt-14-dev"
 
 missing=""

@@ -104,8 +104,9 @@ class Mount:
     """One dirtyfs daemon and its mount; see the module docstring."""
 
     def __init__(self, workdir, options, allowed_exit=(0,),
-                 errors_expected=False, nofile=None):
+                 errors_expected=False, nofile=None, argv_prefix=()):
         self.work = workdir
+        self.argv_prefix = list(argv_prefix)  # a wrapper: strace, say
         self.nofile = nofile  # RLIMIT_NOFILE (soft and hard) of the daemon
         self.backing = workdir.backing
         self.mnt = workdir.mnt
@@ -143,6 +144,7 @@ class Mount:
                                    (self.nofile, self.nofile))
         with open(self.work.log, "wb") as log:
             self.proc = subprocess.Popen(
+                self.argv_prefix +
                 [BIN, "-f", "-o", self.options, self.backing, self.mnt],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                 preexec_fn=limit)
@@ -217,6 +219,8 @@ class Mount:
 @pytest.fixture
 def dirtyfs(tmpfs):
     """Factory: dirtyfs(options, backing=None, ...) -> a started Mount.
+    argv_prefix runs the daemon under a wrapper that execs it and exits
+    with its status.
 
     Every mount is torn down and checked when the test ends. It depends on
     the tmpfs fixture so that a tmpfs BACKING is unmounted only after the
@@ -225,9 +229,9 @@ def dirtyfs(tmpfs):
     mounts = []
 
     def start(options=(), backing=None, allowed_exit=(0,),
-              errors_expected=False, nofile=None):
+              errors_expected=False, nofile=None, argv_prefix=()):
         m = Mount(Workdir(backing), options, allowed_exit, errors_expected,
-                  nofile)
+                  nofile, argv_prefix)
         mounts.append(m)
         m.start()
         return m

@@ -997,6 +997,34 @@ def test_malformed_cgpath_is_einval(dirtyfs, cgpath):
                  cgpath.encode())
 
 
+# How long strace holds the daemon's first reply, INIT's.
+INIT_HOLD_S = 1.5
+
+
+@pytest.mark.optimised  # LeakSanitizer stops the threads with ptrace too
+def test_limit_set_as_the_mount_starts(cg, dirtyfs, tmp_path):
+    """setxattr(2) of a trusted.* name checks no permission, so one made
+    right after mount(2) reaches FUSE before the kernel has INIT's reply:
+    the kernel sizes the request then, in the short form, and sends it once
+    the reply is in, when the daemon expects the extended form. strace holds
+    INIT's reply here. The daemon used to read such a name 8 bytes in
+    ("dirtyfs.dirty_limit:...", from BACKING: ENOTSUP)."""
+    require(subprocess.run(["strace", "-V"], capture_output=True).returncode
+            == 0, "needs strace")
+    a = cg.make("A")
+    trace = str(tmp_path / "strace.txt")
+    m = dirtyfs(HOLD, argv_prefix=[
+        "strace", "-f", "-qq", "-ttt", "-o", trace, "-e", "trace=writev",
+        "-e", "inject=writev:delay_enter=%d:when=1" % (INIT_HOLD_S * 1e6)])
+    began = time.time()
+    set_limit(m, "dirty_limit", a, "1M")
+    assert get_limit(m, "dirty_limit", a) == b"1048576"
+    assert m.unmount() == 0
+    with open(trace) as f:
+        init_reply = float(f.readline().split()[1])
+    assert began < init_reply + INIT_HOLD_S, "setxattr(2) came after INIT"
+
+
 def test_unprivileged_caller_reads_its_own_statistics_only(cg, dirtyfs):
     m = dirtyfs(HOLD)
     a, n = cg.make("A"), cg.make("N")
