@@ -42,6 +42,7 @@ ISO_INTERVAL_US=488     # 4 KiB every 488 us: 8 MiB/s
 ISO_REGION=$((64 << 20))
 ISO_NB_WRITERS=16
 ISO_NB_LIMIT=32M ISO_NB_BG=16M ISO_BW=64M
+ISO_BW_LOW="4M 16M"     # writeback_bw sweep below ISO_BW
 ISO_NB_DIRECT_RATE=4m   # a writer: 16 of them write at ISO_BW
 KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
@@ -424,8 +425,8 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_mw|dirtyfs_nbdirect|
-# dirtyfs_nbfuse|kernel)
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_bwSIZE|dirtyfs_mw|
+# dirtyfs_nbdirect|dirtyfs_nbfuse|kernel)
 # MODE (solo|noisy) ROUND DIR (the mount, or the kernel's directory). The
 # neighbour writes into DIR/nb, or into ISO_NB_DIR at ISO_NB_RATE per
 # writer (fio's --rate) where those are set.
@@ -525,6 +526,18 @@ iso_note() { # LABEL MNT
 		"victim throttle_events=$(stat_key "$2" "$CG_VICTIM" throttle_events)"
 }
 
+# iso_series SYSTEM NAME OPTS: ROUNDS of solo and noisy victim runs on a
+# new mount NAME with OPTS.
+iso_series() {
+	local r
+	iso_mount "$2" "$3" || return 1
+	for ((r = 1; r <= ROUNDS; r++)); do
+		iso_run "$1" solo $r "$ISO_DIR" || return 1
+		iso_run "$1" noisy $r "$ISO_DIR" || return 1
+	done
+	iso_note "$1" "$ISO_DIR"
+}
+
 w_iso() {
 	local r
 	cg_make "$TAG.victim" || return 1
@@ -533,32 +546,26 @@ w_iso() {
 	CG_NB=$CG
 
 	# dirtyfs as issue 5 asks: writeback_bw unlimited.
-	iso_mount i "cache_size=1G" || return 1
-	for ((r = 1; r <= ROUNDS; r++)); do
-		iso_run dirtyfs solo $r "$ISO_DIR" || return 1
-		iso_run dirtyfs noisy $r "$ISO_DIR" || return 1
-	done
-	iso_note dirtyfs "$ISO_DIR"
+	iso_series dirtyfs i "cache_size=1G" || return 1
 
 	# The same with writeback_bw=$ISO_BW: the neighbour is held most of
 	# the time instead of writing at the disk's speed (and burning the
 	# CPU the victim needs).
-	iso_mount ib "cache_size=1G,writeback_bw=$ISO_BW" || return 1
-	for ((r = 1; r <= ROUNDS; r++)); do
-		iso_run dirtyfs_bw solo $r "$ISO_DIR" || return 1
-		iso_run dirtyfs_bw noisy $r "$ISO_DIR" || return 1
+	iso_series dirtyfs_bw ib "cache_size=1G,writeback_bw=$ISO_BW" || return 1
+
+	# Slower still: what the victim's tail owes to how fast the neighbour
+	# is let write (each of its requests costs the CPUs the same).
+	local bw
+	for bw in $ISO_BW_LOW; do
+		iso_series "dirtyfs_bw$bw" "ib$bw" "cache_size=1G,writeback_bw=$bw" ||
+			return 1
 	done
-	iso_note dirtyfs_bw "$ISO_DIR"
 
 	# And with smaller write requests (max_write): shorter copies that
 	# the kernel does not interrupt, for the price workload 1 shows.
-	iso_mount im "cache_size=1G,writeback_bw=$ISO_BW,max_write=$MW_MAX_WRITE" ||
+	iso_series dirtyfs_mw im \
+		"cache_size=1G,writeback_bw=$ISO_BW,max_write=$MW_MAX_WRITE" ||
 		return 1
-	for ((r = 1; r <= ROUNDS; r++)); do
-		iso_run dirtyfs_mw solo $r "$ISO_DIR" || return 1
-		iso_run dirtyfs_mw noisy $r "$ISO_DIR" || return 1
-	done
-	iso_note dirtyfs_mw "$ISO_DIR"
 
 	# What is left of the victim's tail, if not the neighbour's way through
 	# FUSE: the same mount, the neighbour at the rate writeback_bw allowed
@@ -789,6 +796,7 @@ BENCH_ROUNDS=$ROUNDS RUNTIME_S=$RUNTIME_S SEQ_SIZE=$SEQ_SIZE \
 	DRAIN_SIZE=$DRAIN_SIZE ISO_SECONDS=$ISO_SECONDS THR_SECONDS=$THR_SECONDS \
 	THR_LIMIT=$THR_LIMIT THR_BG=$THR_BG THR_BW=$THR_BW \
 	ISO_NB_LIMIT=$ISO_NB_LIMIT ISO_NB_BG=$ISO_NB_BG ISO_BW=$ISO_BW \
+	ISO_BW_LOW="$ISO_BW_LOW" \
 	MW_MAX_WRITE=$MW_MAX_WRITE \
 	M_OPTS=$M_OPTS SCALE_CGROUPS=$SCALE_CGROUPS SCALE_FILES=$SCALE_FILES \
 	SCALE_BYTES=$SCALE_BYTES SCALE_JOBS=$SCALE_JOBS SCALE_LIMIT=$SCALE_LIMIT \
