@@ -52,7 +52,8 @@ OBJS := $(SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS := $(SRCS:%.c=$(BUILD)/asan/%.o)
 UNIT_TESTS := $(BUILD)/tests/test_options $(BUILD)/tests/test_pagetree \
 	$(BUILD)/tests/test_cgroup_procfs $(BUILD)/tests/test_pacing \
-	$(BUILD)/tests/test_memlimit $(BUILD)/tests/test_ctlname
+	$(BUILD)/tests/test_memlimit $(BUILD)/tests/test_ctlname \
+	$(BUILD)/tests/test_setxattr_in
 # Exit status of a unit test that skips (no such feature on this machine).
 SKIP_STATUS := 77
 
@@ -130,6 +131,8 @@ $(BUILD)/tests/test_memlimit: $(BUILD)/asan/tests/unit/test_memlimit.o \
 	$(BUILD)/asan/cgroup/memlimit.o $(BUILD)/asan/cgroup/procfs.o
 $(BUILD)/tests/test_ctlname: $(BUILD)/asan/tests/unit/test_ctlname.o \
 	$(BUILD)/asan/fusefs/ctlname.o $(BUILD)/asan/cgroup/procfs.o
+$(BUILD)/tests/test_setxattr_in: $(BUILD)/asan/tests/unit/test_setxattr_in.o \
+	$(BUILD)/asan/fusefs/setxattr_in.o
 
 $(UNIT_TESTS): | test-deps
 	@mkdir -p $(@D)

@@ -21,10 +21,9 @@
  * says so in the extended SETXATTR request (FUSE_SETXATTR_ACL_KILL_SGID),
  * which the daemon, setting the ACL in BACKING as root, must honour. libfuse
  * 3.14 parses the short request only: the flag is kept here and the request
- * handed on in the short form. Each request is told by its shape, not by
- * the INIT reply alone: the kernel sizes a SETXATTR when setxattr(2) begins,
- * so one that began before it had INIT's reply (a trusted.* name right
- * after mount(2), which checks no permission first) comes short after it.
+ * handed on in the short form; a request begun before INIT's reply (a
+ * trusted.* name right after mount(2), which checks no permission first)
+ * comes short after it, so each is told by its shape (setxattr_in.h).
  *
  * max_write: libfuse sizes its request buffers by the max_write of its INIT
  * reply, and the kernel fails (E2BIG) any request that does not fit the
@@ -45,6 +44,7 @@
 #include <unistd.h>
 
 #include "fusefs.h"
+#include "setxattr_in.h"
 
 /* The INIT request's unique while its reply is due, else 0. The kernel
  * sends INIT first and alone; atomics, as other workers' replies come after
@@ -72,28 +72,6 @@ static bool flag_at(const char *in, size_t len, size_t min_len, size_t offset,
 		return false;
 	memcpy(&field, in + offset, sizeof(field));
 	return field & flag;
-}
-
-/*
- * Whether the SETXATTR body in[0..len) is in the extended form: its padding
- * is 0 and its name, NUL-ended, and the value's size bytes fill the rest.
- * A short form read so has the name's first 8 bytes in setxattr_flags and
- * padding, so a padding not 0 if the name is 8 bytes or longer; a shorter
- * name and its value would end before the body does.
- */
-static bool setxattr_is_ext(const char *in, size_t len)
-{
-	struct fuse_setxattr_in arg;
-	size_t name_len;
-
-	if (!__atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) ||
-	    len <= sizeof(arg))
-		return false;
-	memcpy(&arg, in, sizeof(arg));
-	if (arg.padding)
-		return false;
-	name_len = strnlen(in + sizeof(arg), len - sizeof(arg));
-	return sizeof(arg) + name_len + 1 + arg.size == len;
 }
 
 /* Whether the request just read, of opcode op with body in[0..len), asks to
@@ -137,26 +115,6 @@ static void note_init(const struct fuse_in_header *h, const char *in,
 	__atomic_store_n(&init_unique, h->unique, __ATOMIC_RELEASE);
 }
 
-/* The extended SETXATTR request of n bytes at buf in the short form libfuse
- * parses: fuse_setxattr_in's fields past the short size dropped. Returns the
- * new length. */
-static ssize_t shorten_setxattr(char *buf, ssize_t n)
-{
-	const size_t at =
-		sizeof(struct fuse_in_header) + FUSE_COMPAT_SETXATTR_IN_SIZE;
-	const size_t cut =
-		sizeof(struct fuse_setxattr_in) - FUSE_COMPAT_SETXATTR_IN_SIZE;
-	struct fuse_in_header h;
-
-	if ((size_t)n < at + cut)
-		return n;
-	memmove(buf + at, buf + at + cut, (size_t)n - at - cut);
-	memcpy(&h, buf, sizeof(h));
-	h.len -= (uint32_t)cut;
-	memcpy(buf, &h, sizeof(h));
-	return n - (ssize_t)cut;
-}
-
 static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 {
 	ssize_t n = read(fd, buf, len);
@@ -173,12 +131,10 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	if (h.opcode == FUSE_INIT) {
 		note_init(&h, body, body_len);
 	} else if (h.opcode == FUSE_SETXATTR &&
-		   setxattr_is_ext(body, body_len)) {
-		request_kills_suidgid = flag_at(
-			body, body_len, sizeof(struct fuse_setxattr_in),
-			offsetof(struct fuse_setxattr_in, setxattr_flags),
-			FUSE_SETXATTR_ACL_KILL_SGID);
-		n = shorten_setxattr(buf, n);
+		   __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) &&
+		   setxattr_in_is_ext(body, body_len)) {
+		request_kills_suidgid = setxattr_in_kills_sgid(body, body_len);
+		n = setxattr_in_shorten(buf, n);
 	} else {
 		request_kills_suidgid = kills_suidgid(h.opcode, body, body_len);
 	}

@@ -219,8 +219,9 @@ class Mount:
 @pytest.fixture
 def dirtyfs(tmpfs):
     """Factory: dirtyfs(options, backing=None, ...) -> a started Mount.
-    argv_prefix runs the daemon under a wrapper that execs it and exits
-    with its status.
+    argv_prefix runs the daemon under a wrapper that exits with its status
+    (strace): for tests that end with unmount(), as a wrapper need not pass
+    terminate()'s signal on.
 
     Every mount is torn down and checked when the test ends. It depends on
     the tmpfs fixture so that a tmpfs BACKING is unmounted only after the
