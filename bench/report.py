@@ -137,8 +137,6 @@ for system, label in (
         ("dirtyfs_bw", "dirtyfs, writeback_bw=%s" % env("ISO_BW")),
         *[("dirtyfs_bw" + bw, "dirtyfs, writeback_bw=%s" % bw)
           for bw in env("ISO_BW_LOW", "").split()],
-        ("dirtyfs_mw", "dirtyfs, writeback_bw=%s, max_write=%s" % (
-            env("ISO_BW"), env("MW_MAX_WRITE"))),
         ("dirtyfs_nbdirect", "dirtyfs as above, the neighbour at %s/s on "
          "BACKING's filesystem, not through the mount" % env("ISO_BW")),
         ("dirtyfs_nbfuse", "dirtyfs, the neighbour at %s/s through the "
@@ -298,10 +296,8 @@ md.append("""\
   (writeback_bw unlimited, cache_size=1G, other options default). Solo and
   noisy runs alternate. The same again on a mount with
   writeback_bw=%s (the neighbour held most of the time rather than
-  writing at the disk's speed), on mounts with writeback_bw=%s (how
-  the victim's tail follows the neighbour's rate), and on one with
-  writeback_bw=%s and
-  max_write=%s (smaller requests). Two comparisons hold the neighbour to
+  writing at the disk's speed), and on mounts with writeback_bw=%s (how
+  the victim's tail follows the neighbour's rate). Two comparisons hold the neighbour to
   %s/s with fio's --rate instead: writing into BACKING's filesystem
   directly (the victim on the writeback_bw mount), and writing through a
   mount like the first (writeback_bw unlimited) but with no hard limit for
@@ -335,8 +331,7 @@ md.append("""\
        env("SEQ_SIZE"), env("RAND_FILE"), env("RAND_RUNTIME"), env("META_N"),
        env("DRAIN_SIZE"), env("ISO_SECONDS"), env("ISO_NB_LIMIT"),
        env("ISO_NB_BG"), env("ISO_BW"),
-       " and ".join(env("ISO_BW_LOW", "").split()), env("ISO_BW"),
-       env("MW_MAX_WRITE"),
+       " and ".join(env("ISO_BW_LOW", "").split()),
        env("ISO_BW"),
        env("THR_LIMIT"), env("THR_BG"), env("THR_BW"),
        env("THR_SECONDS"), env("SCALE_CGROUPS"), env("SCALE_FILES"),

@@ -42,7 +42,7 @@ ISO_INTERVAL_US=488     # 4 KiB every 488 us: 8 MiB/s
 ISO_REGION=$((64 << 20))
 ISO_NB_WRITERS=16
 ISO_NB_LIMIT=32M ISO_NB_BG=16M ISO_BW=64M
-ISO_BW_LOW="4M 16M"     # writeback_bw sweep below ISO_BW
+ISO_BW_LOW=4M           # writeback_bw below ISO_BW (a list)
 ISO_NB_DIRECT_RATE=4m   # a writer: 16 of them write at ISO_BW
 KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
@@ -166,7 +166,7 @@ machine_txt() {
 # WT: dirtyfs in write-through mode (dirty_limit=0), the plain-FUSE baseline.
 # D:  BACKING's filesystem written directly (a sibling directory).
 # MW: M with smaller write requests (max_write=$MW_MAX_WRITE), workload 1
-#     only: what they cost in throughput (workload 6 shows what they buy).
+#     only: what they cost in throughput.
 
 M_MNT=$WORK/m.mnt WT_MNT=$WORK/wt.mnt D_DIR=$WORK/direct MW_MNT=$WORK/mw.mnt
 M_PID="" WT_PID="" MW_PID=""
@@ -425,8 +425,8 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_bwSIZE|dirtyfs_mw|
-# dirtyfs_nbdirect|dirtyfs_nbfuse|kernel)
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_bwSIZE|dirtyfs_nbdirect|
+# dirtyfs_nbfuse|kernel)
 # MODE (solo|noisy) ROUND DIR (the mount, or the kernel's directory). The
 # neighbour writes into DIR/nb, or into ISO_NB_DIR at ISO_NB_RATE per
 # writer (fio's --rate) where those are set.
@@ -554,18 +554,15 @@ w_iso() {
 	iso_series dirtyfs_bw ib "cache_size=1G,writeback_bw=$ISO_BW" || return 1
 
 	# Slower still: what the victim's tail owes to how fast the neighbour
-	# is let write (each of its requests costs the CPUs the same).
+	# is let write (each of its requests costs the CPUs the same). Each
+	# such series takes longer, its syncs running at that rate: with 16M
+	# as well make bench took 17 minutes, and smaller requests
+	# (max_write) are no longer run here for the same reason.
 	local bw
 	for bw in $ISO_BW_LOW; do
 		iso_series "dirtyfs_bw$bw" "ib$bw" "cache_size=1G,writeback_bw=$bw" ||
 			return 1
 	done
-
-	# And with smaller write requests (max_write): shorter copies that
-	# the kernel does not interrupt, for the price workload 1 shows.
-	iso_series dirtyfs_mw im \
-		"cache_size=1G,writeback_bw=$ISO_BW,max_write=$MW_MAX_WRITE" ||
-		return 1
 
 	# What is left of the victim's tail, if not the neighbour's way through
 	# FUSE: the same mount, the neighbour at the rate writeback_bw allowed
