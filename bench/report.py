@@ -137,14 +137,12 @@ for system, label in (
         ("dirtyfs_bw", "dirtyfs, writeback_bw=%s" % env("ISO_BW")),
         *[("dirtyfs_bw" + bw, "dirtyfs, writeback_bw=%s" % bw)
           for bw in env("ISO_BW_LOW", "").split()],
-        ("dirtyfs_nbdirect", "dirtyfs as above, the neighbour at %s/s on "
-         "BACKING's filesystem, not through the mount" % env("ISO_BW")),
         ("dirtyfs_nbfuse", "dirtyfs, the neighbour at %s/s through the "
          "mount and never held (its dirty_limit=max, fio --rate)"
          % env("ISO_BW")),
         ("kernel", "kernel, vm.dirty_bytes=256M")):
     w = "iso_" + system
-    target = system not in ("kernel", "dirtyfs_nbdirect", "dirtyfs_nbfuse")
+    target = system not in ("kernel", "dirtyfs_nbfuse")
     add("6. victim p50, noisy vs solo (%s)" % label, "iso",
         med(w, "noisy", "p50_us"), med(w, "solo", "p50_us"), "us", None)
     add("6. victim p99, noisy vs solo (%s)" % label, "iso",
@@ -297,9 +295,8 @@ md.append("""\
   noisy runs alternate. The same again on a mount with
   writeback_bw=%s (the neighbour held most of the time rather than
   writing at the disk's speed), and on mounts with writeback_bw=%s (how
-  the victim's tail follows the neighbour's rate). Two comparisons hold the neighbour to
-  %s/s with fio's --rate instead: writing into BACKING's filesystem
-  directly (the victim on the writeback_bw mount), and writing through a
+  the victim's tail follows the neighbour's rate). One comparison holds
+  the neighbour to %s/s with fio's --rate instead, writing through a
   mount like the first (writeback_bw unlimited) but with no hard limit for
   B, so never held (written back from its background limit on): what that
   much traffic through the daemon costs the victim with no throttle at

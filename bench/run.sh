@@ -43,7 +43,7 @@ ISO_REGION=$((64 << 20))
 ISO_NB_WRITERS=16
 ISO_NB_LIMIT=32M ISO_NB_BG=16M ISO_BW=64M
 ISO_BW_LOW=4M           # writeback_bw below ISO_BW (a list)
-ISO_NB_DIRECT_RATE=4m   # a writer: 16 of them write at ISO_BW
+ISO_NB_FIO_RATE=4m      # a writer: 16 of them write at ISO_BW
 KERNEL_DIRTY_BYTES=268435456
 THR_LIMIT=16M THR_BG=8M THR_BW=32M
 # 9: one writer process per cgroup, SCALE_FILES files of SCALE_BYTES each;
@@ -425,11 +425,10 @@ iso_sched_report() {
 	return $rc
 }
 
-# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_bwSIZE|dirtyfs_nbdirect|
-# dirtyfs_nbfuse|kernel)
-# MODE (solo|noisy) ROUND DIR (the mount, or the kernel's directory). The
-# neighbour writes into DIR/nb, or into ISO_NB_DIR at ISO_NB_RATE per
-# writer (fio's --rate) where those are set.
+# One victim run: SYSTEM (dirtyfs|dirtyfs_bw|dirtyfs_bwSIZE|dirtyfs_nbfuse|
+# kernel) MODE (solo|noisy) ROUND DIR (the mount, or the kernel's
+# directory). The neighbour writes into DIR/nb, at ISO_NB_RATE per writer
+# (fio's --rate) where that is set.
 iso_run() {
 	local sys=$1 mode=$2 r=$3 dir=$4 nb_pid="" smp_pid="" perf_pid="" out rc=0
 	local tag=$sys-$mode-r$r c0=""
@@ -441,7 +440,7 @@ iso_run() {
 			--size=128M --ioengine=psync --end_fsync=0 --time_based \
 			--runtime=$((ISO_SECONDS + 2)) --group_reporting \
 			${ISO_NB_RATE:+--rate=$ISO_NB_RATE} \
-			--directory="${ISO_NB_DIR:-$dir/nb}" >/dev/null &
+			--directory="$dir/nb" >/dev/null &
 		nb_pid=$!
 		BGPIDS+=("$nb_pid")
 		sleep 1.5 # the neighbour is over its limit and held by now
@@ -556,27 +555,17 @@ w_iso() {
 	# Slower still: what the victim's tail owes to how fast the neighbour
 	# is let write (each of its requests costs the CPUs the same). Each
 	# such series takes longer, its syncs running at that rate: with 16M
-	# as well make bench took 17 minutes, and smaller requests
-	# (max_write) are no longer run here for the same reason.
+	# as well make bench took 17 minutes. For the same reason smaller
+	# requests (max_write) and the neighbour writing into BACKING's
+	# filesystem directly are no longer run here (README.md has their
+	# figures).
 	local bw
 	for bw in $ISO_BW_LOW; do
 		iso_series "dirtyfs_bw$bw" "ib$bw" "cache_size=1G,writeback_bw=$bw" ||
 			return 1
 	done
 
-	# What is left of the victim's tail, if not the neighbour's way through
-	# FUSE: the same mount, the neighbour at the rate writeback_bw allowed
-	# it, but writing into BACKING's filesystem directly.
-	mkdir -p "$WORK/nbdirect" || return 1
-	for ((r = 1; r <= ROUNDS; r++)); do
-		ISO_NB_DIR=$WORK/nbdirect ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
-			iso_run dirtyfs_nbdirect solo $r "$ISO_DIR" || return 1
-		ISO_NB_DIR=$WORK/nbdirect ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
-			iso_run dirtyfs_nbdirect noisy $r "$ISO_DIR" || return 1
-		rm -f "$WORK"/nbdirect/* || return 1
-	done
-
-	# And what the same neighbour rate costs the victim through the mount
+	# What the neighbour's rate at writeback_bw=$ISO_BW costs the victim through the mount
 	# when nothing holds the neighbour: no hard limit for it (writeback
 	# still starts at its background limit), writeback_bw unlimited, fio's
 	# --rate in place of the throttle.
@@ -584,9 +573,9 @@ w_iso() {
 	setfattr -n "trusted.dirtyfs.dirty_limit:$CG_NB" -v max "$ISO_DIR" ||
 		return 1
 	for ((r = 1; r <= ROUNDS; r++)); do
-		ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+		ISO_NB_RATE=$ISO_NB_FIO_RATE \
 			iso_run dirtyfs_nbfuse solo $r "$ISO_DIR" || return 1
-		ISO_NB_RATE=$ISO_NB_DIRECT_RATE \
+		ISO_NB_RATE=$ISO_NB_FIO_RATE \
 			iso_run dirtyfs_nbfuse noisy $r "$ISO_DIR" || return 1
 	done
 	iso_note dirtyfs_nbfuse "$ISO_DIR"
