@@ -253,7 +253,7 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -D_GNU_SOURCE -pthread \
 	-fno-omit-frame-pointer
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c tests/fuzz/*.h))
 FUZZ_BINS := $(addprefix $(BUILD)/fuzz/fuzz_,size_limit options \
-	proc_cgroup cgpath ctlname)
+	proc_cgroup cgpath ctlname setxattr_in)
 FORMAT_FILES += $(FUZZ_SRCS)
 FUZZ_MISSING := clang with libFuzzer is missing \
 	(Debian: clang libclang-rt-14-dev)
@@ -270,6 +270,8 @@ $(BUILD)/fuzz/fuzz_proc_cgroup: tests/fuzz/fuzz_proc_cgroup.c \
 $(BUILD)/fuzz/fuzz_cgpath: tests/fuzz/fuzz_cgpath.c cgroup/procfs.c
 $(BUILD)/fuzz/fuzz_ctlname: tests/fuzz/fuzz_ctlname.c fusefs/ctlname.c \
 	cgroup/procfs.c
+$(BUILD)/fuzz/fuzz_setxattr_in: tests/fuzz/fuzz_setxattr_in.c \
+	fusefs/setxattr_in.c
 
 $(FUZZ_BINS): tests/fuzz/fuzz.h $(HDRS) | deps fuzz-check
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)
