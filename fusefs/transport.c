@@ -53,9 +53,6 @@ static uint64_t init_unique;
 #define INIT_WANTED (FUSE_HANDLE_KILLPRIV_V2 | FUSE_SETXATTR_EXT)
 /* The flags of INIT_WANTED that the kernel offers. */
 static uint32_t init_offered;
-/* Set once INIT is answered: SETXATTR requests may come in the extended
- * form. */
-static bool setxattr_ext;
 /* The max_write the INIT reply gives the kernel; 0 leaves libfuse's. */
 static uint32_t init_max_write;
 
@@ -131,7 +128,6 @@ static ssize_t transport_read(int fd, void *buf, size_t len, void *userdata)
 	if (h.opcode == FUSE_INIT) {
 		note_init(&h, body, body_len);
 	} else if (h.opcode == FUSE_SETXATTR &&
-		   __atomic_load_n(&setxattr_ext, __ATOMIC_RELAXED) &&
 		   setxattr_in_is_ext(body, body_len)) {
 		request_kills_suidgid = setxattr_in_kills_sgid(body, body_len);
 		n = setxattr_in_shorten(buf, n);
@@ -182,8 +178,6 @@ static void patch_init_reply(struct iovec *iov, int count)
 	memcpy(&flags, (char *)iov[1].iov_base + at, sizeof(flags));
 	flags |= __atomic_load_n(&init_offered, __ATOMIC_RELAXED);
 	memcpy((char *)iov[1].iov_base + at, &flags, sizeof(flags));
-	__atomic_store_n(&setxattr_ext, flags & FUSE_SETXATTR_EXT,
-			 __ATOMIC_RELAXED);
 	patch_max_write(iov[1].iov_base, iov[1].iov_len, flags);
 }
 
