@@ -173,7 +173,7 @@ demo: $(BIN)
 
 # --- style -----------------------------------------------------------------
 
-FORMAT_FILES = $(SRCS) $(HDRS) $(UNIT_SRCS)
+FORMAT_FILES = $(SRCS) $(HDRS) $(UNIT_SRCS) $(wildcard tests/*.h)
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -271,7 +271,7 @@ $(BUILD)/fuzz/fuzz_cgpath: tests/fuzz/fuzz_cgpath.c cgroup/procfs.c
 $(BUILD)/fuzz/fuzz_ctlname: tests/fuzz/fuzz_ctlname.c fusefs/ctlname.c \
 	cgroup/procfs.c
 $(BUILD)/fuzz/fuzz_setxattr_in: tests/fuzz/fuzz_setxattr_in.c \
-	fusefs/setxattr_in.c
+	fusefs/setxattr_in.c tests/setxattr_req.h
 
 $(FUZZ_BINS): tests/fuzz/fuzz.h $(HDRS) | deps fuzz-check
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^)

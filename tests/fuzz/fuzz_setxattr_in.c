@@ -10,32 +10,26 @@
 #include <linux/fuse.h>
 
 #include "../../fusefs/setxattr_in.h"
+#include "../setxattr_req.h"
 #include "fuzz.h"
 
-#define HDR sizeof(struct fuse_in_header)
+#define HDR SETXATTR_REQ_HDR
 
-/* The request for name (len bytes) and value (size bytes), extended or
- * short, malloc'ed; *n its length. */
-static char *make_req(int ext, const uint8_t *name, size_t len,
+/* The request for name (len bytes, its NULs made 'x') and value (size
+ * bytes), extended or short, malloc'ed; *n its length. */
+static char *make_req(bool ext, const uint8_t *name, size_t len,
 		      const uint8_t *value, size_t size, size_t *n)
 {
-	struct fuse_setxattr_in arg = { .size = (uint32_t)size };
-	size_t arg_len = ext ? sizeof(arg) : FUSE_COMPAT_SETXATTR_IN_SIZE;
-	struct fuse_in_header h = { .opcode = FUSE_SETXATTR };
+	char text[256];
 	char *req;
 	size_t i;
 
-	*n = HDR + arg_len + len + 1 + size;
-	req = calloc(1, *n);
+	for (i = 0; i < len; i++)
+		text[i] = name[i] ? (char)name[i] : 'x';
+	req = malloc(setxattr_req_len(ext, len, size));
 	if (!req)
 		abort();
-	h.len = (uint32_t)*n;
-	memcpy(req, &h, sizeof(h));
-	memcpy(req + HDR, &arg, arg_len);
-	for (i = 0; i < len; i++)
-		req[HDR + arg_len + i] = name[i] ? (char)name[i] : 'x';
-	if (size)
-		memcpy(req + HDR + arg_len + len + 1, value, size);
+	*n = setxattr_req_build(req, ext, text, len, value, (uint32_t)size, 0);
 	return req;
 }
 
@@ -46,9 +40,9 @@ static void check_forms(const uint8_t *data, size_t size)
 
 	if (len == 0 || len > size - 1)
 		return;
-	ext = make_req(1, data + 1, len, data + 1 + len, size - 1 - len,
+	ext = make_req(true, data + 1, len, data + 1 + len, size - 1 - len,
 		       &n_ext);
-	brief = make_req(0, data + 1, len, data + 1 + len, size - 1 - len,
+	brief = make_req(false, data + 1, len, data + 1 + len, size - 1 - len,
 			 &n_short);
 	CHECK(setxattr_in_is_ext(ext + HDR, n_ext - HDR));
 	CHECK(!setxattr_in_kills_sgid(ext + HDR, n_ext - HDR));

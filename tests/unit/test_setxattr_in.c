@@ -16,32 +16,16 @@
 #include <cmocka.h>
 
 #include "../../fusefs/setxattr_in.h"
+#include "../setxattr_req.h"
 
-#define HDR sizeof(struct fuse_in_header)
+#define HDR SETXATTR_REQ_HDR
 #define REQ_MAX (HDR + sizeof(struct fuse_setxattr_in) + 300 + 64)
 
-/* The request the kernel sends for setxattr(name, value, size), extended
- * or short, into buf; returns its length. */
 static size_t make_req(char *buf, bool ext, const char *name, const char *value,
 		       uint32_t size, uint32_t xflags)
 {
-	struct fuse_setxattr_in arg = { .size = size,
-					.flags = 0,
-					.setxattr_flags = xflags };
-	size_t arg_len = ext ? sizeof(arg) : FUSE_COMPAT_SETXATTR_IN_SIZE;
-	size_t name_len = strlen(name) + 1;
-	struct fuse_in_header h = { .opcode = FUSE_SETXATTR };
-	size_t at = HDR;
-
-	h.len = (uint32_t)(HDR + arg_len + name_len + size);
-	memset(buf, 0, REQ_MAX);
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + at, &arg, arg_len);
-	at += arg_len;
-	memcpy(buf + at, name, name_len);
-	at += name_len;
-	memcpy(buf + at, value, size);
-	return at + size;
+	return setxattr_req_build(buf, ext, name, strlen(name), value, size,
+				  xflags);
 }
 
 static void assert_form(bool ext, const char *name, const char *value,
