@@ -235,9 +235,10 @@ void mapping_destroy(struct address_space *mapping);
  * -errno (then no user is counted). */
 int mapping_open_backing(struct address_space *mapping, int path_fd,
 			 bool write);
-/* Open them without counting a user (mapping->lock held): writeback's, for
- * the pass it builds; closed again when the mapping is idle. 0 or -errno. */
-int mapping_open_fds(struct address_space *mapping, int path_fd);
+/* Open them, fd O_RDWR, without counting a user (mapping->lock held):
+ * writeback's, for the pass it builds; closed again when the mapping is
+ * idle, or at once if BACKING refuses O_RDWR. 0 or -errno. */
+int mapping_open_writable(struct address_space *mapping, int path_fd);
 /* Drop a user; the fds close if the mapping is idle. */
 void mapping_release_backing(struct address_space *mapping);
 /* Close the fds if nobody needs them (mapping->lock held). */
@@ -250,6 +251,9 @@ ssize_t mapping_write(struct address_space *mapping, const char *buf,
 /* Read up to len bytes at off: cached pages, else BACKING. */
 ssize_t mapping_read(struct address_space *mapping, char *buf, size_t len,
 		     off_t off);
+/* Drop the dirty pages not under writeback (mapping->lock held): at
+ * unmount, when BACKING's file cannot be opened to write them. */
+void mapping_drop_dirty(struct address_space *mapping);
 /* Drop every cached page, dirty ones too: the file is gone (unlinked and
  * closed), so its data can never be read. Takes mapping->lock. */
 void mapping_discard(struct address_space *mapping);

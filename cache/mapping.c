@@ -86,7 +86,7 @@ static int reopen(int path_fd, int flags)
 	return open(path, flags | O_CLOEXEC);
 }
 
-int mapping_open_fds(struct address_space *mapping, int path_fd)
+static int mapping_open_fds(struct address_space *mapping, int path_fd)
 {
 	struct stat st;
 
@@ -118,12 +118,12 @@ int mapping_open_fds(struct address_space *mapping, int path_fd)
 
 /*
  * fd was opened O_RDONLY (BACKING refused O_RDWR: a running executable, an
- * immutable or append-only file) and a writer comes: open it O_RDWR now,
- * or fail with BACKING's refusal, as BACKING's own open would, rather than
- * accept the open and fail every write with EBADF. dup3 swaps the file
- * behind the same number, for an fsync(fd) made outside the lock, and
- * keeps it close-on-exec (dup2 would clear that). A mapping that was never
- * writable has nothing dirty or in flight.
+ * immutable or append-only file, a file system remounted read-only) and a
+ * writer or writeback comes: open it O_RDWR now, or fail with BACKING's
+ * refusal, as BACKING's own open would, rather than fail every write with
+ * EBADF. dup3 swaps the file behind the same number, for an fsync(fd) made
+ * outside the lock, and keeps it close-on-exec (dup2 would clear that).
+ * Nothing is in flight on a read-only fd: writeback writes only after this.
  */
 static int mapping_reopen_writable(struct address_space *mapping, int path_fd)
 {
@@ -143,20 +143,28 @@ static int mapping_reopen_writable(struct address_space *mapping, int path_fd)
 	return 0;
 }
 
+int mapping_open_writable(struct address_space *mapping, int path_fd)
+{
+	int ret = mapping_open_fds(mapping, path_fd);
+
+	if (!ret && !mapping->writable) {
+		ret = mapping_reopen_writable(mapping, path_fd);
+		/* The fds may have been opened above for this alone: refused,
+		 * they must not stay open without a user until the inode is
+		 * forgotten, one for every file tried. */
+		if (ret)
+			mapping_close_if_idle(mapping);
+	}
+	return ret;
+}
+
 int mapping_open_backing(struct address_space *mapping, int path_fd, bool write)
 {
 	int ret;
 
 	pthread_mutex_lock(&mapping->lock);
-	ret = mapping_open_fds(mapping, path_fd);
-	if (!ret && write && !mapping->writable) {
-		ret = mapping_reopen_writable(mapping, path_fd);
-		/* The fds may have been opened above for this open alone:
-		 * refused, it must not leave them open without a user until
-		 * the inode is forgotten, one for every file tried. */
-		if (ret)
-			mapping_close_if_idle(mapping);
-	}
+	ret = write ? mapping_open_writable(mapping, path_fd) :
+		      mapping_open_fds(mapping, path_fd);
 	if (!ret)
 		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);
@@ -507,6 +515,22 @@ int mapping_truncate(struct address_space *mapping, uint64_t size)
 out:
 	pthread_mutex_unlock(&mapping->lock);
 	return ret;
+}
+
+void mapping_drop_dirty(struct address_space *mapping)
+{
+	uint64_t index = 0;
+	struct page *page;
+
+	while ((page = pagetree_next_tagged(&mapping->pages, &index,
+					    PAGETREE_TAG_DIRTY))) {
+		if (!(page->flags & PG_WRITEBACK)) {
+			pagetree_delete(&mapping->pages, index);
+			mapping->nr_pages--;
+			page_free(page);
+		}
+		index++;
+	}
 }
 
 void mapping_discard(struct address_space *mapping)

@@ -408,10 +408,12 @@ static unsigned int try_pass(struct address_space *mapping,
 		.new_ios = bw_budget_ios(),
 		.run_max_pages = run_max_pages(),
 		.ignore_backoff = stopping(),
+		.give_up = stopping() && !fl.inflight,
 	};
 	struct list_head batch;
 	bool unlisted;
-	unsigned int nr;
+	unsigned int nr = 0;
+	int ret;
 
 	INIT_LIST_HEAD(&batch);
 	if (!lim.new_ios) {
@@ -420,9 +422,14 @@ static unsigned int try_pass(struct address_space *mapping,
 	}
 	pthread_mutex_lock(&mapping->lock);
 	unlisted = flusher_settle(mapping);
-	nr = unlisted ?
-		     0 :
-		     wb_pass_build(mapping, reason, &lim, &fl.free_ios, &batch);
+	if (!unlisted) {
+		ret = wb_pass_build(mapping, reason, &lim, &fl.free_ios,
+				    &batch);
+		if (ret > 0)
+			nr = (unsigned int)ret;
+		else if (ret < 0 && lim.give_up && !fl.stop_err)
+			fl.stop_err = -ret;
+	}
 	if (!unlisted && !nr && mapping->nr_dirty && !mapping->in_pass)
 		fl.deferred = true;
 	pthread_mutex_unlock(&mapping->lock);

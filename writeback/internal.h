@@ -38,16 +38,19 @@ struct wb_pass_limits {
 	unsigned int new_ios; /* writes this pass may start (writeback_bw) */
 	unsigned int run_max_pages; /* smaller under writeback_bw */
 	bool ignore_backoff; /* unmount: retry at once */
+	bool give_up; /* unmount, nothing in flight: see wb_open_fds */
 };
 
 /*
  * Build one pass for mapping (mapping->lock held): take runs of dirty pages,
  * mark them under writeback, fill ios from the free list and move them to
- * batch. Returns the number of ios. Sets in_pass when it returns > 0.
+ * batch. Returns the number of ios, or -errno if BACKING's file could not be
+ * opened for writing (then none; with lim->give_up, the dirty data is
+ * dropped). Sets in_pass when it returns > 0.
  */
-unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
-			   const struct wb_pass_limits *lim,
-			   struct list_head *free_ios, struct list_head *batch);
+int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
+		  const struct wb_pass_limits *lim, struct list_head *free_ios,
+		  struct list_head *batch);
 
 /*
  * Finish one io whose write returned res (bytes or -errno). Takes

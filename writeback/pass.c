@@ -31,6 +31,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "../cgroup/memcg.h"
@@ -159,14 +160,18 @@ static void wb_record_error(struct address_space *mapping, int err);
 
 /*
  * The data fds of a mapping nobody has open were closed when it became idle;
- * open them for this pass. A failure (EMFILE, a vanished BACKING file) is a
- * writeback error: recorded and reported as a failed write is, the pages
- * stay dirty and are tried again after the backoff, and a sync round ends
- * (untagged) with the error instead of waiting for fds.
+ * open them for this pass, fd writable. A failure (EMFILE, a vanished
+ * BACKING file, a BACKING remounted read-only) is a writeback error:
+ * recorded and reported as a failed write is, the pages stay dirty and are
+ * tried again after the backoff, and a sync round ends (untagged) with the
+ * error instead of waiting for fds. With give_up (unmount, no write in
+ * flight that could free a descriptor) the dirty data is given up instead,
+ * as a final write's failure gives up its pages: it can be kept nowhere.
  */
-static int wb_open_fds(struct address_space *mapping)
+static int wb_open_fds(struct address_space *mapping, bool give_up)
 {
-	int err = mapping_open_fds(mapping, mapping->a_ops->path_fd(mapping));
+	int err = mapping_open_writable(mapping,
+					mapping->a_ops->path_fd(mapping));
 	uint64_t index = 0;
 	struct page *page;
 
@@ -180,6 +185,14 @@ static int wb_open_fds(struct address_space *mapping)
 				   PAGETREE_TAG_TOWRITE);
 		mapping->nr_towrite--;
 		index++;
+	}
+	if (give_up) {
+		syslog(LOG_ERR,
+		       "giving up %llu dirty bytes: the backing file cannot be "
+		       "opened: %s",
+		       (unsigned long long)mapping->nr_dirty * PAGE_SIZE,
+		       strerror(-err));
+		mapping_drop_dirty(mapping);
 	}
 	return err;
 }
@@ -202,13 +215,14 @@ static void wb_ctime_before_pass(struct address_space *mapping)
 	mapping->wb_ctime_pending = true;
 }
 
-unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
-			   const struct wb_pass_limits *lim,
-			   struct list_head *free_ios, struct list_head *batch)
+int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
+		  const struct wb_pass_limits *lim, struct list_head *free_ios,
+		  struct list_head *batch)
 {
 	uint64_t *cursor = reason == WB_REASON_SYNC ? &mapping->sync_index :
 						      &mapping->wb_index;
 	uint64_t index = *cursor;
+	int err;
 	unsigned int nr = 0, room = lim->max_ios > mapping->pass_ios ?
 					    lim->max_ios - mapping->pass_ios :
 					    0;
@@ -222,8 +236,9 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 	    (mapping->sync_wanted > mapping->sync_done ||
 	     (!lim->ignore_backoff && mapping->retry_after_ns > now_ns())))
 		return 0;
-	if (wb_open_fds(mapping))
-		return 0;
+	err = wb_open_fds(mapping, lim->give_up);
+	if (err)
+		return err;
 	while (nr < room && !list_empty(free_ios)) {
 		struct page *page = pagetree_next_tagged(
 			&mapping->pages, &index, wb_tag(reason));
@@ -258,7 +273,7 @@ unsigned int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 		mapping->in_pass = true;
 		mapping->pass_ios += nr;
 	}
-	return nr;
+	return (int)nr;
 }
 
 /* The iovecs of io from byte done on, into iov. Returns their count. */

@@ -343,3 +343,44 @@ def test_enospc_from_sync_and_then_close(dirtyfs, tmpfs):
     write_file(m.path("after"), b"space again")
     os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
     assert read_file(m.backing_path("after")) == b"space again"
+
+
+# --- a BACKING that refuses writes ------------------------------------------
+
+def _remount(path, mode):
+    subprocess.run(["mount", "-o", "remount," + mode, path], check=True)
+
+
+def test_writeback_resumes_once_backing_is_writable_again(dirtyfs, tmpfs):
+    """A closed dirty file's data fds are closed; BACKING goes read-only:
+    sync fails with EROFS (writeback had opened the file read-only and
+    failed with EBADF, and kept failing so after BACKING was writable
+    again, until the data was dropped at unmount). Writable again: sync
+    writes it."""
+    m = dirtyfs(HOLD, backing=tmpfs("16M"), errors_expected=True)
+    content = data(40, MiB + 3)
+    write_file(m.path("f"), content)
+    _remount(m.backing, "ro")
+    try:
+        expect_errno(errno.EROFS, os.setxattr, m.mnt, "trusted.dirtyfs.sync",
+                     b"/")
+    finally:
+        _remount(m.backing, "rw")
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    assert read_file(m.backing_path("f")) == content
+    assert m.unmount() == 0
+
+
+def test_unmount_gives_up_data_backing_will_not_open(dirtyfs, tmpfs):
+    """At unmount the backing file cannot be opened for writing: the data
+    is given up with a message and the daemon exits 1, rather than trying
+    for ever (the mount is gone, nothing would change)."""
+    m = dirtyfs(HOLD, backing=tmpfs("16M"), allowed_exit=(1,),
+                errors_expected=True)
+    write_file(m.path("f"), data(41, MiB))
+    _remount(m.backing, "ro")
+    try:
+        assert m.unmount() == 1
+    finally:
+        _remount(m.backing, "rw")
+    assert "data may be lost: " + os.strerror(errno.EROFS) in m.log_text()
