@@ -16,8 +16,10 @@ pwrite64 calls that took at least THRESHOLD_US is cut into:
   wakeup   from the reply until the victim runs again;
   return   from then until the call returns.
 
-and what ran on each CPU while those writes were in flight is summed by
-task name, with "_in_read", "_in_pwrite64" and so on where the task was
+For each decomposed write, what was running on the CPU that the reply
+woke the victim onto (woken_behind_NAME, a count; the victim waits for it
+unless the scheduler moves it). And what ran on each CPU while those
+writes were in flight is summed by task name, with "_in_read", "_in_pwrite64" and so on where the task was
 inside one of the traced calls (swapper is an idle CPU). Output: KEY=VALUE
 lines, times in microseconds.
 """
@@ -96,6 +98,11 @@ class Timeline:
             acc[name] += end - t
             t, i = end, i + 1
 
+    def at(self, cpu, t):
+        """What ran on cpu at time t."""
+        i = bisect.bisect_right(self.starts.get(cpu, []), t) - 1
+        return self.runs[cpu][i][1] if i >= 0 else "unknown"
+
 
 def phases(events, times, by_tid, victim, a, b):
     """The four phases of one write, or None where the trace lacks one."""
@@ -113,8 +120,10 @@ def phases(events, times, by_tid, victim, a, b):
     if not reads or not runs:
         return None
     picked, resumed = reads[-1][0], runs[0]
+    target = re.search(r"target_cpu=(\d+)", reply[5])
     return {"queued": picked - a, "served": reply[0] - picked,
-            "wakeup": resumed - reply[0], "return": b - resumed}
+            "wakeup": resumed - reply[0], "return": b - resumed}, (
+        reply[0], int(target.group(1)) if target else None)
 
 
 def main():
@@ -132,18 +141,23 @@ def main():
     writes = victim_writes(events, victim)
     slow = [(a, b) for a, b in writes if b - a >= threshold]
     timeline, ran = Timeline(events), collections.Counter()
-    sums, n = collections.Counter(), 0
+    sums, behind, n = collections.Counter(), collections.Counter(), 0
     for a, b in slow:
         for cpu in timeline.runs:
             timeline.add(cpu, a, b, ran)
         p = phases(events, times, by_tid, victim, a, b)
         if p:
-            sums.update(p)
+            sums.update(p[0])
             n += 1
+            t, cpu = p[1]
+            if cpu is not None:
+                behind[timeline.at(cpu, t)] += 1
     print("writes=%d slow=%d threshold_us=%g decomposed=%d"
           % (len(writes), len(slow), threshold * 1e6, n))
     for key in ("queued", "served", "wakeup", "return"):
         print("mean_%s_us=%.1f" % (key, sums[key] / n * 1e6 if n else 0))
+    for name, count in behind.most_common(5):
+        print("woken_behind_%s=%d" % (re.sub(r"\W", "_", name), count))
     total = sum(ran.values()) or 1
     for name, t in ran.most_common(10):
         print("ran_%s_pct=%.1f" % (re.sub(r"\W", "_", name), 100 * t / total))
