@@ -37,7 +37,9 @@ struct memcg {
 	struct list_head inodes;
 	struct list_head over; /* in the over-background set */
 	bool over_bg;
-	unsigned int nr_held; /* write replies held now */
+	/* Requests using the entry now: writes on their way into the cache
+ * (memcg_get) and held write replies. */
+	unsigned int nr_refs;
 	int wb_err; /* last writeback of its pages failed: errno */
 };
 
@@ -524,6 +526,29 @@ bool memcg_over_hard(cgroup_id_t id)
 	return over;
 }
 
+static void memcg_ref(cgroup_id_t id, bool get)
+{
+	struct memcg *m;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_of(id);
+	if (m && get)
+		m->nr_refs++;
+	else if (m)
+		m->nr_refs--;
+	pthread_mutex_unlock(&reg.lock);
+}
+
+void memcg_get(cgroup_id_t id)
+{
+	memcg_ref(id, true);
+}
+
+void memcg_put(cgroup_id_t id)
+{
+	memcg_ref(id, false);
+}
+
 void memcg_hold(cgroup_id_t id)
 {
 	struct memcg *m;
@@ -531,7 +556,7 @@ void memcg_hold(cgroup_id_t id)
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_of(id);
 	if (m)
-		m->nr_held++;
+		m->nr_refs++;
 	for (; m; m = m->parent)
 		m->throttle_events++;
 	pthread_mutex_unlock(&reg.lock);
@@ -544,7 +569,7 @@ void memcg_account_throttle(cgroup_id_t id, uint64_t usec)
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_of(id);
 	if (m)
-		m->nr_held--;
+		m->nr_refs--;
 	for (; m; m = m->parent)
 		m->throttled_usec += usec;
 	pthread_mutex_unlock(&reg.lock);
@@ -791,8 +816,9 @@ uint64_t memcg_shared_inodes(void)
 }
 
 /*
- * Can m go? Removed from cgroupfs, nothing charged or owned or held, no
- * limit of its own (kept for when the cgroup comes back). Lock held.
+ * Can m go? Removed from cgroupfs, nothing charged or owned, no request
+ * using it, no limit of its own (kept for when the cgroup comes back). Lock
+ * held.
  * Removed means found gone by two refreshes in a row, not one: an id
  * memcg_id() handed out just before the first (to a write about to charge
  * it, or an owner read without the lock) must not name a freed entry, or a
@@ -801,7 +827,7 @@ uint64_t memcg_shared_inodes(void)
 static bool memcg_reapable(const struct memcg *m)
 {
 	return m->gone >= 2 && !m->nr_dirty && !m->nr_writeback &&
-	       list_empty(&m->inodes) && !m->nr_held && !m->nr_children &&
+	       list_empty(&m->inodes) && !m->nr_refs && !m->nr_children &&
 	       !m->own_set[MEMCG_HARD] && !m->own_set[MEMCG_BACKGROUND];
 }
 

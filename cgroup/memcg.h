@@ -56,6 +56,16 @@ void memcg_exit(void);
 int memcg_id(const char *cgpath, cgroup_id_t *id);
 /* The CGPATH of a tracked id into buf. -ENOENT or -ERANGE. */
 int memcg_path(cgroup_id_t id, char *buf, size_t size);
+/*
+ * Keep id's entry while a request uses it: a write may wait for room in the
+ * cache longer than the entry of a removed cgroup lives, and must then not
+ * charge a freed id, or one a new cgroup took. Take it right after the id
+ * is found (an entry outlives the refresh that finds its cgroup gone); drop
+ * it once the pages are charged (they keep the entry) or the reply is held
+ * (memcg_hold takes its own).
+ */
+void memcg_get(cgroup_id_t id);
+void memcg_put(cgroup_id_t id);
 
 /* --- writer.c: who wrote ------------------------------------------------ */
 

@@ -295,15 +295,12 @@ static bool hold_early(fuse_req_t req, struct dfs_inode *inode, cgroup_id_t id,
  * kernel's writeback of shared mmaps: charged, never held (holding them
  * would stall the kernel's flusher, which paces mmap writers itself).
  */
-void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
-	       off_t off, struct fuse_file_info *fi)
+static void write_as(fuse_req_t req, struct dfs_file *f, cgroup_id_t id,
+		     const char *buf, size_t size, off_t off)
 {
-	struct dfs_file *f = file_of(fi);
-	cgroup_id_t id = write_cgroup(req, f);
 	bool kernel = fuse_req_ctx(req)->pid == 0;
 	ssize_t ret = attr_kill_suidgid(f->inode);
 
-	(void)ino;
 	if (ret) {
 		fuse_reply_err(req, (int)-ret);
 		return;
@@ -318,6 +315,18 @@ void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		fuse_reply_write(req, (size_t)ret);
 	else
 		balance_dirty_pages(req, id, (size_t)ret);
+}
+
+void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+	       off_t off, struct fuse_file_info *fi)
+{
+	struct dfs_file *f = file_of(fi);
+	cgroup_id_t id = write_cgroup(req, f);
+
+	(void)ino;
+	memcg_get(id);
+	write_as(req, f, id, buf, size, off);
+	memcg_put(id);
 }
 
 /* Every close(2): no writeback here (that is the point of the cache), but a

@@ -956,6 +956,45 @@ def test_recreated_cgroup_keeps_its_entry_and_statistics(cg, dirtyfs):
     assert stat(m, r)["written"] == MiB
 
 
+@pytest.mark.fault_injection
+def test_a_write_waiting_for_room_keeps_its_cgroups_entry(cg, dirtyfs,
+                                                          tmp_path):
+    """/X's write waits for room in a cache full of /Z's dirty data, whose
+    writeback is held (writeback/fault.h), while the writer moves to /Y and
+    /X is removed. /X's entry must outlive the wait: it was freed after two
+    refreshes, and the write charged the id of /X to whichever cgroup took
+    it next (/N here), or to nobody; a cgroup that took it after the write
+    had the pages uncharged from it when they were written, its dirty and
+    the root's wrapped to about 2^64, and every writer of the mount was
+    held for ever."""
+    trace = str(tmp_path / "trace")
+    m = dirtyfs(["cache_size=4M", "dirty_expire=3600", "trace=" + trace])
+    z, x, y = cg.make("Z"), cg.make("X"), cg.make("Y")
+    os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"hold")
+    try:
+        cg.run(z, writer(m.path("z"), 4 * MiB))
+        w = spawn(cg, x, writer(m.path("x"), MiB))
+        wait_until(lambda: in_fuse_request(w.pid), 10,
+                   "/X's writer in a request")
+        # An open or create is answered at once; the write waits.
+        time.sleep(0.5)
+        assert in_fuse_request(w.pid), "/X's write did not wait for room"
+        y.write("cgroup.procs", w.pid)
+        os.rmdir(x.dir)
+        time.sleep(2 * REFRESH_WAIT_S)
+        n = cg.make("N")
+        assert stat(m, n)["dirty"] == 0  # tracked now: the lowest free id
+    finally:
+        os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"off")
+    check_done([w])
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    assert stat(m, "/")["dirty"] == 0
+    assert stat(m, n)["dirty"] == 0
+    dirtied = trace_lines(trace, "inode_dirtied")
+    assert any("cgroup=%s\n" % x.cgpath in line for line in dirtied), dirtied
+    assert not any("cgroup=?" in line for line in dirtied), dirtied
+
+
 BAD_VALUES = [b"", b"-1", b"abc", b"1X", b"18446744073709551616", b"0%",
               b"101%", b"10%%", b"1M trailing", b" 1M", b"1M\0junk", b"\0",
               b"%", b"max1", b"1.5M", b"1MB"]
