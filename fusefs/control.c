@@ -220,10 +220,12 @@ static int control_sync(const char *value, size_t size)
  * Set (limit != NULL) or remove cgpath's own limit, and store the change.
  * A change that cannot be stored (BACKING full or read-only) is undone and
  * fails with the store's error: a limit that would be gone after a remount
- * must not seem set.
+ * must not seem set. flags: setxattr(2)'s XATTR_CREATE (EEXIST if set) and
+ * XATTR_REPLACE (ENODATA if not), checked under the lock that orders
+ * changes.
  */
 static int change_limit(enum memcg_limit_kind kind, const char *cgpath,
-			const struct limit *limit)
+			const struct limit *limit, int flags)
 {
 	struct limit old;
 	bool had;
@@ -231,8 +233,12 @@ static int change_limit(enum memcg_limit_kind kind, const char *cgpath,
 
 	pthread_mutex_lock(&store_lock);
 	had = !memcg_get_limit(cgpath, kind, &old);
-	ret = memcg_set_limit(cgpath, kind, limit);
-	if (!ret && (ret = store_limits()))
+	if (had && flags & XATTR_CREATE)
+		ret = -EEXIST;
+	else if (!had && flags & XATTR_REPLACE)
+		ret = -ENODATA;
+	else if (!(ret = memcg_set_limit(cgpath, kind, limit)) &&
+		 (ret = store_limits()))
 		memcg_set_limit(cgpath, kind, had ? &old : NULL);
 	pthread_mutex_unlock(&store_lock);
 	if (!ret)
@@ -241,7 +247,7 @@ static int change_limit(enum memcg_limit_kind kind, const char *cgpath,
 }
 
 static int control_set_limit(enum memcg_limit_kind kind, const char *cgpath,
-			     const char *value, size_t size)
+			     const char *value, size_t size, int flags)
 {
 	char text[64];
 	struct limit limit;
@@ -249,10 +255,10 @@ static int control_set_limit(enum memcg_limit_kind kind, const char *cgpath,
 	if (ctl_parse_value(value, size, text, sizeof(text)) ||
 	    parse_limit(text, &limit))
 		return -EINVAL;
-	return change_limit(kind, cgpath, &limit);
+	return change_limit(kind, cgpath, &limit, flags);
 }
 
-int control_set(const char *name, const char *value, size_t size)
+int control_set(const char *name, const char *value, size_t size, int flags)
 {
 	struct ctl_name cn;
 
@@ -269,7 +275,7 @@ int control_set(const char *name, const char *value, size_t size)
 		return -EPERM; /* statistics are read-only, for anyone */
 	case CTL_LIMIT:
 		return control_set_limit(memcg_kind(cn.limit), cn.cgpath, value,
-					 size);
+					 size, flags);
 	default:
 		return -EINVAL; /* read-only or reserved (fault: test builds) */
 	}
@@ -285,7 +291,7 @@ int control_remove(const char *name)
 		return -ENODATA;
 	if (ret)
 		return ret;
-	return change_limit(memcg_kind(cn.limit), cn.cgpath, NULL);
+	return change_limit(memcg_kind(cn.limit), cn.cgpath, NULL, 0);
 }
 
 /* --- get and list -------------------------------------------------------- */

@@ -202,7 +202,9 @@ void dfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 /* control.c: the control names on the root (see there). */
 /* Load the limits kept in BACKING. 0 or -errno. */
 int control_init(void);
-int control_set(const char *name, const char *value, size_t size);
+/* setxattr of a control name; flags (XATTR_CREATE, XATTR_REPLACE) apply to
+ * limits, whose value is kept: the others are actions. 0 or -errno. */
+int control_set(const char *name, const char *value, size_t size, int flags);
 int control_remove(const char *name);
 /* Replies to the getxattr. */
 void control_get(fuse_req_t req, const char *name, size_t size);

@@ -80,7 +80,7 @@ void dfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	if (is_reserved(name) && ino != FUSE_ROOT_ID) {
 		fuse_reply_err(req, ENOTSUP);
 	} else if (is_reserved(name)) {
-		fuse_reply_err(req, -control_set(name, value, size));
+		fuse_reply_err(req, -control_set(name, value, size, flags));
 	} else {
 		backing_setxattr(req, inode_get(ino), name, value, size, flags);
 	}

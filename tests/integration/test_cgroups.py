@@ -1149,6 +1149,23 @@ def test_control_name_errors(cg, dirtyfs):
     os.setxattr(m.mnt, "trusted.dirtyfs.sync", a.cgpath.encode())
 
 
+def test_limit_set_with_create_or_replace_flags(cg, dirtyfs):
+    """setxattr(2)'s XATTR_CREATE and XATTR_REPLACE hold for limits (they
+    were ignored): EEXIST and ENODATA, and the limit is left as it was."""
+    m = dirtyfs()
+    a = cg.make("A")
+    name = "trusted.dirtyfs.dirty_limit:" + a.cgpath
+    expect_errno(errno.ENODATA, os.setxattr, m.mnt, name, b"1M",
+                 os.XATTR_REPLACE)
+    expect_errno(errno.ENODATA, os.getxattr, m.mnt, name)
+    os.setxattr(m.mnt, name, b"1M", os.XATTR_CREATE)
+    expect_errno(errno.EEXIST, os.setxattr, m.mnt, name, b"2M",
+                 os.XATTR_CREATE)
+    assert os.getxattr(m.mnt, name) == str(MiB).encode()
+    os.setxattr(m.mnt, name, b"3M", os.XATTR_REPLACE)
+    assert os.getxattr(m.mnt, name) == str(3 * MiB).encode()
+
+
 # --- the trace ---------------------------------------------------------------
 
 def test_trace_records_a_throttled_run(cg, dirtyfs, tmp_path):
