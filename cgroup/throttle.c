@@ -10,6 +10,14 @@
  * cgroups are under their hard limits, and answers interrupted ones EINTR.
  * Once a second it re-resolves percentage limits against the memory limits
  * in force and forgets removed cgroups, outside every lock.
+ *
+ * A write held before the cache is put in by a second thread, the
+ * committer, one at a time: its copy may wait for room in a full cache
+ * (cache_reserve) for as long as writeback takes, and the throttle thread
+ * must go on answering everyone else meanwhile, EINTR included. The
+ * throttle thread hands it over and looks at the held writes again once
+ * the committer has answered it, so that the next one sees the cache with
+ * it in.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -43,6 +51,12 @@ static struct {
 	unsigned int nr_held; /* atomic: read unlocked for the rate */
 	bool stop, kicked, running;
 	pthread_t thread;
+	/* The committer's: a write handed to it, and whether it is putting
+	 * one in now (throttle lock). */
+	pthread_cond_t commit_cond;
+	struct held_write *to_commit;
+	bool committing;
+	pthread_t committer;
 	struct pacing_bw bw; /* throttle thread only; bps read racily */
 	uint64_t next_refresh_ns;
 } th = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -197,20 +211,20 @@ static bool commits(const struct held_write *h)
 }
 
 /*
- * Move the writes that may go to out; the next deadline. Lock held.
+ * Move the writes that may be answered to out, and hand one that is to be
+ * put in the cache to the committer; the next deadline. Lock held.
  *
- * Of the writes held before the cache, one goes in per pass, the oldest,
- * and *again asks for the next pass at once: it sees the cache with that
- * write in, so another goes only if the cgroup is still under. Letting all
- * go the moment a cgroup dips under its limit would put it over by a
- * request per writer, and hold every writer again until all of that is
- * written back: stop and go, the held writers' copies all in one burst.
+ * Of the writes held before the cache, one goes in at a time, the oldest:
+ * the pass after the committer answers it sees the cache with that write
+ * in, so another goes only if the cgroup is still under. Letting all go
+ * the moment a cgroup dips under its limit would put it over by a request
+ * per writer, and hold every writer again until all of that is written
+ * back: stop and go, the held writers' copies all in one burst.
  */
-static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
+static uint64_t collect_ready(struct list_head *out, uint64_t now)
 {
 	uint64_t next = now + RECHECK_NS;
 	struct list_head *pos, *tmp;
-	bool committing = false;
 
 	for (pos = th.held.next; pos != &th.held; pos = tmp) {
 		struct held_write *h =
@@ -223,13 +237,14 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now, bool *again)
 			continue;
 		}
 		if (commits(h)) {
-			if (committing) {
-				*again = true;
+			if (th.to_commit || th.committing)
 				continue;
-			}
-			committing = true;
+			list_del_init(pos);
+			th.to_commit = h;
+			pthread_cond_signal(&th.commit_cond);
+		} else {
+			list_move_tail(pos, out);
 		}
-		list_move_tail(pos, out);
 		__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
 	}
 	return next;
@@ -264,13 +279,12 @@ static void *throttle_main(void *arg)
 	while (!th.stop) {
 		struct list_head out;
 		uint64_t now = now_ns(), next;
-		bool again = false;
 
 		pthread_mutex_unlock(&th.lock);
 		refresh(now);
 		pthread_mutex_lock(&th.lock);
 		INIT_LIST_HEAD(&out);
-		next = collect_ready(&out, now, &again);
+		next = collect_ready(&out, now);
 		if (next > th.next_refresh_ns)
 			next = th.next_refresh_ns;
 		pthread_mutex_unlock(&th.lock);
@@ -282,9 +296,40 @@ static void *throttle_main(void *arg)
 			release(h, false);
 		}
 		pthread_mutex_lock(&th.lock);
-		if (!th.kicked && !th.stop && !again)
+		if (!th.kicked && !th.stop)
 			timed_wait(next);
 		th.kicked = false;
+	}
+	pthread_mutex_unlock(&th.lock);
+	return NULL;
+}
+
+/* Put each write handed over in the cache and answer it (EINTR if handed
+ * over as the mount stops); then have the throttle thread look again. */
+static void *committer_main(void *arg)
+{
+	(void)arg;
+	pthread_setname_np(pthread_self(), "dirtyfs-commit");
+	pthread_mutex_lock(&th.lock);
+	for (;;) {
+		struct held_write *h;
+		bool stopping;
+
+		while (!th.to_commit && !th.stop)
+			pthread_cond_wait(&th.commit_cond, &th.lock);
+		h = th.to_commit;
+		if (!h)
+			break;
+		th.to_commit = NULL;
+		th.committing = true;
+		stopping = th.stop;
+		pthread_mutex_unlock(&th.lock);
+		release(h, stopping);
+		pthread_mutex_lock(&th.lock);
+		th.committing = false;
+		th.kicked = true;
+		if (!th.stop)
+			pthread_cond_signal(&th.cond);
 	}
 	pthread_mutex_unlock(&th.lock);
 	return NULL;
@@ -300,12 +345,24 @@ int throttle_start(void)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&th.cond, &attr);
 	pthread_condattr_destroy(&attr);
+	pthread_cond_init(&th.commit_cond, NULL);
 	INIT_LIST_HEAD(&th.held);
 	cache_get_stats(&st);
 	pacing_bw_init(&th.bw, now_ns(), st.written);
+	ret = -pthread_create(&th.committer, NULL, committer_main, NULL);
+	if (ret)
+		return ret;
 	ret = -pthread_create(&th.thread, NULL, throttle_main, NULL);
-	th.running = !ret;
-	return ret;
+	if (ret) {
+		pthread_mutex_lock(&th.lock);
+		th.stop = true;
+		pthread_cond_signal(&th.commit_cond);
+		pthread_mutex_unlock(&th.lock);
+		pthread_join(th.committer, NULL);
+		return ret;
+	}
+	th.running = true;
+	return 0;
 }
 
 void throttle_stop(void)
@@ -315,8 +372,11 @@ void throttle_stop(void)
 	pthread_mutex_lock(&th.lock);
 	th.stop = true;
 	pthread_cond_signal(&th.cond);
+	pthread_cond_signal(&th.commit_cond);
 	pthread_mutex_unlock(&th.lock);
 	pthread_join(th.thread, NULL);
+	/* After the throttle thread: it may hand one more over. */
+	pthread_join(th.committer, NULL);
 	th.running = false;
 	while (!list_empty(&th.held)) {
 		struct held_write *h =
@@ -326,4 +386,5 @@ void throttle_stop(void)
 		release(h, true);
 	}
 	pthread_cond_destroy(&th.cond);
+	pthread_cond_destroy(&th.commit_cond);
 }

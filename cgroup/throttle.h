@@ -18,12 +18,14 @@
  *   kernel's killable pause in balance_dirty_pages does.
  *
  * Either way the reply is parked on a list and answered by the throttle
- * thread, so a FUSE worker never sleeps for a cgroup: however many writers
+ * thread (a write held before the cache by its committer thread, which puts
+ * it in), so a FUSE worker never sleeps for a cgroup: however many writers
  * of one cgroup are held, the worker threads serve everyone else at once.
  * So peak dirty stays within the limit plus one request per writer.
  *
- * Locking: the throttle lock guards the held list; order: throttle lock ->
- * memcg_lock. libfuse's interrupt callback takes only the throttle lock.
+ * Locking: the throttle lock guards the held list and the committer's
+ * hand-over; order: throttle lock -> memcg_lock. libfuse's interrupt
+ * callback takes only the throttle lock.
  */
 #ifndef DIRTYFS_THROTTLE_H
 #define DIRTYFS_THROTTLE_H
@@ -41,7 +43,8 @@ struct throttle_write {
 	fuse_req_t req;
 	cgroup_id_t id;
 	/* Put the data in the cache: bytes written or -errno. Called by the
-	 * throttle thread once id is under its hard limits. */
+	 * throttle's committer thread once id is under its hard limits; may
+	 * wait for room in the cache. */
 	ssize_t (*commit)(struct throttle_write *w);
 	/* Free the caller's part; called once, after the reply. */
 	void (*release)(struct throttle_write *w);

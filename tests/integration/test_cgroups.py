@@ -629,6 +629,42 @@ def test_held_write_interrupted_by_a_caught_signal_is_eintr_only_if_unwritten(
         assert got == data(3, size)
 
 
+@pytest.mark.fault_injection
+def test_a_write_going_into_a_full_cache_holds_up_no_other_reply(
+        cg, dirtyfs, tmp_path):
+    """Two writes of /A are held before the cache; /Z fills the cache, whose
+    writeback is held (writeback/fault.h); /A's limit goes, and the older
+    write must wait for room to go in. The younger, interrupted meanwhile,
+    is answered EINTR at once (it waited with the older: one thread put
+    held writes in the cache and answered every held reply)."""
+    trace = str(tmp_path / "trace")
+    m = dirtyfs(["cache_size=8M", "dirty_expire=3600", "trace=" + trace])
+    a, z = cg.make("A"), cg.make("Z")
+    set_limit(m, "dirty_limit", a, "512K")
+    os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"hold")
+    try:
+        early = [spawn(cg, a, writer(m.path("a1"), MiB))]  # over: held
+        wait_until(lambda: trace_lines(trace, "write_held"), 10,
+                   "a1 held in the cache")
+        for name in ("a2", "a3"):
+            early.append(spawn(cg, a, writer(m.path(name), MiB) +
+                               ["--raw", "--catch-usr1"]))
+            wait_until(lambda: sum("before_cache" in line for line in
+                                   trace_lines(trace, "write_held"))
+                       == len(early) - 1, 10, name + " held before the cache")
+        cg.run(z, writer(m.path("z"), 7 * MiB))
+        os.removexattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + a.cgpath)
+        time.sleep(0.5)  # a2 on its way in, waiting for room
+        os.kill(early[2].pid, signal.SIGUSR1)
+        out, err = early[2].communicate(timeout=10)
+        assert (early[2].returncode, out) == (3, b"eintr at 0\n"), err
+        assert early[1].poll() is None, "a2 went in with no room"
+    finally:
+        os.setxattr(m.mnt, "trusted.dirtyfs.fault", b"off")
+    check_done(early[:2])
+    assert read_file(m.path("a2")) == bytes(MiB)
+
+
 # --- which data is written first ---------------------------------------------
 
 def test_cgroup_over_its_background_limit_is_written_first(
