@@ -237,7 +237,9 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now)
 			continue;
 		}
 		if (commits(h)) {
-			if (th.to_commit || th.committing)
+			/* Stopping, the committer may be gone: the held list
+			 * is answered (EINTR) by throttle_stop. */
+			if (th.to_commit || th.committing || th.stop)
 				continue;
 			list_del_init(pos);
 			th.to_commit = h;
@@ -375,7 +377,6 @@ void throttle_stop(void)
 	pthread_cond_signal(&th.commit_cond);
 	pthread_mutex_unlock(&th.lock);
 	pthread_join(th.thread, NULL);
-	/* After the throttle thread: it may hand one more over. */
 	pthread_join(th.committer, NULL);
 	th.running = false;
 	while (!list_empty(&th.held)) {

@@ -398,6 +398,15 @@ static unsigned int bw_budget_ios(void)
 	return ios < WB_PASS_MAX_IOS ? (unsigned int)ios : WB_PASS_MAX_IOS;
 }
 
+/* BACKING's file could not be opened to write it back: a failed write, for
+ * writers waiting for room (check_stuck) and for the exit status. */
+static void note_open_error(int err, bool gave_up)
+{
+	fl.last_err = err;
+	if (gave_up && !fl.stop_err)
+		fl.stop_err = err;
+}
+
 /* Start a pass on mapping if it has something to write and we may. Returns
  * the number of writes submitted. */
 static unsigned int try_pass(struct address_space *mapping,
@@ -413,7 +422,7 @@ static unsigned int try_pass(struct address_space *mapping,
 	struct list_head batch;
 	bool unlisted;
 	unsigned int nr = 0;
-	int ret;
+	int ret = 0;
 
 	INIT_LIST_HEAD(&batch);
 	if (!lim.new_ios) {
@@ -427,10 +436,13 @@ static unsigned int try_pass(struct address_space *mapping,
 				    &batch);
 		if (ret > 0)
 			nr = (unsigned int)ret;
-		else if (ret < 0 && lim.give_up && !fl.stop_err)
-			fl.stop_err = -ret;
+		else if (ret < 0)
+			note_open_error(-ret,
+					lim.give_up && !mapping->nr_dirty);
 	}
-	if (!unlisted && !nr && mapping->nr_dirty && !mapping->in_pass)
+	/* Data given up leaves a clean mapping to take off the list. */
+	if (!unlisted && !nr && (mapping->nr_dirty || ret < 0) &&
+	    !mapping->in_pass)
 		fl.deferred = true;
 	pthread_mutex_unlock(&mapping->lock);
 	if (nr)

@@ -45,8 +45,8 @@ struct wb_pass_limits {
  * Build one pass for mapping (mapping->lock held): take runs of dirty pages,
  * mark them under writeback, fill ios from the free list and move them to
  * batch. Returns the number of ios, or -errno if BACKING's file could not be
- * opened for writing (then none; with lim->give_up, the dirty data is
- * dropped). Sets in_pass when it returns > 0.
+ * opened for writing (then none; with lim->give_up, the dirty data may have
+ * been dropped: see wb_open_fds). Sets in_pass when it returns > 0.
  */
 int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 		  const struct wb_pass_limits *lim, struct list_head *free_ios,

@@ -164,10 +164,14 @@ static void wb_record_error(struct address_space *mapping, int err);
  * BACKING file, a BACKING remounted read-only) is a writeback error:
  * recorded and reported as a failed write is, the pages stay dirty and are
  * tried again after the backoff, and a sync round ends (untagged) with the
- * error instead of waiting for fds. With give_up (unmount, no write in
- * flight that could free a descriptor) the dirty data is given up instead,
- * as a final write's failure gives up its pages: it can be kept nowhere.
+ * error instead of waiting for fds. At unmount (give_up: no write in
+ * flight) an open that keeps failing, WB_GIVE_UP_FAILURES times in a row,
+ * one try a flusher loop, is not a descriptor another mapping is about to
+ * free: the dirty data is given up, as a final write's failure gives up its
+ * pages, for it can be kept nowhere.
  */
+#define WB_GIVE_UP_FAILURES 50 /* about a second */
+
 static int wb_open_fds(struct address_space *mapping, bool give_up)
 {
 	int err = mapping_open_writable(mapping,
@@ -186,7 +190,7 @@ static int wb_open_fds(struct address_space *mapping, bool give_up)
 		mapping->nr_towrite--;
 		index++;
 	}
-	if (give_up) {
+	if (give_up && mapping->wb_failures >= WB_GIVE_UP_FAILURES) {
 		syslog(LOG_ERR,
 		       "giving up %llu dirty bytes: the backing file cannot be "
 		       "opened: %s",
