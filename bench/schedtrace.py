@@ -19,9 +19,10 @@ pwrite64 calls that took at least THRESHOLD_US is cut into:
 For each decomposed write, what was running on the CPU that the reply
 woke the victim onto (woken_behind_NAME, a count; the victim waits for it
 unless the scheduler moves it). And what ran on each CPU while those
-writes were in flight is summed by task name, with "_in_read", "_in_pwrite64" and so on where the task was
-inside one of the traced calls (swapper is an idle CPU). Output: KEY=VALUE
-lines, times in microseconds.
+writes were in flight is summed by task name, with "_in_read",
+"_in_pwrite64" and so on where the task was inside one of the traced
+calls (swapper is an idle CPU). Output: KEY=VALUE lines, times in
+microseconds.
 """
 import bisect
 import collections

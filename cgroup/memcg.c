@@ -38,7 +38,7 @@ struct memcg {
 	struct list_head over; /* in the over-background set */
 	bool over_bg;
 	/* Requests using the entry now: writes on their way into the cache
- * (memcg_get) and held write replies. */
+	 * (memcg_get) and held write replies. */
 	unsigned int nr_refs;
 	int wb_err; /* last writeback of its pages failed: errno */
 };
