@@ -38,7 +38,7 @@ struct memcg {
 	struct list_head over; /* in the over-background set */
 	bool over_bg;
 	/* Requests using the entry now: writes on their way into the cache
-	 * (memcg_get) and held write replies. */
+	 * (memcg_id_get, memcg_tryget) and held write replies. */
 	unsigned int nr_refs;
 	int wb_err; /* last writeback of its pages failed: errno */
 };
@@ -181,7 +181,9 @@ static int memcg_track(const char *path)
 	return ret;
 }
 
-int memcg_id(const char *cgpath, cgroup_id_t *id)
+/* memcg_id, with a reference on the entry taken under the lock that finds it
+ * when get is set. */
+static int memcg_lookup(const char *cgpath, cgroup_id_t *id, bool get)
 {
 	struct memcg *m;
 	int ret;
@@ -191,8 +193,10 @@ int memcg_id(const char *cgpath, cgroup_id_t *id)
 	for (int tries = 0; tries < 2; tries++) {
 		pthread_mutex_lock(&reg.lock);
 		m = memcg_find(cgpath);
-		if (m)
+		if (m) {
 			*id = m->id;
+			m->nr_refs += get;
+		}
 		pthread_mutex_unlock(&reg.lock);
 		if (m)
 			return 0;
@@ -201,6 +205,16 @@ int memcg_id(const char *cgpath, cgroup_id_t *id)
 			return ret;
 	}
 	return -ENOMEM;
+}
+
+int memcg_id(const char *cgpath, cgroup_id_t *id)
+{
+	return memcg_lookup(cgpath, id, false);
+}
+
+int memcg_id_get(const char *cgpath, cgroup_id_t *id)
+{
+	return memcg_lookup(cgpath, id, true);
 }
 
 int memcg_path(cgroup_id_t id, char *buf, size_t size)
@@ -526,27 +540,27 @@ bool memcg_over_hard(cgroup_id_t id)
 	return over;
 }
 
-static void memcg_ref(cgroup_id_t id, bool get)
+bool memcg_tryget(cgroup_id_t id)
 {
 	struct memcg *m;
 
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_of(id);
-	if (m && get)
+	if (m)
 		m->nr_refs++;
-	else if (m)
-		m->nr_refs--;
 	pthread_mutex_unlock(&reg.lock);
-}
-
-void memcg_get(cgroup_id_t id)
-{
-	memcg_ref(id, true);
+	return m;
 }
 
 void memcg_put(cgroup_id_t id)
 {
-	memcg_ref(id, false);
+	struct memcg *m;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_of(id);
+	if (m)
+		m->nr_refs--;
+	pthread_mutex_unlock(&reg.lock);
 }
 
 void memcg_hold(cgroup_id_t id)
@@ -819,10 +833,10 @@ uint64_t memcg_shared_inodes(void)
  * Can m go? Removed from cgroupfs, nothing charged or owned, no request
  * using it, no limit of its own (kept for when the cgroup comes back). Lock
  * held.
- * Removed means found gone by two refreshes in a row, not one: an id
- * memcg_id() handed out just before the first (to a write about to charge
- * it, or an owner read without the lock) must not name a freed entry, or a
- * new cgroup that reuses the id.
+ * Removed means found gone by two refreshes in a row, not one: an id handed
+ * out without a reference just before the first (memcg_id, an owner read
+ * without the lock) must not name a freed entry, or a new cgroup that
+ * reuses the id.
  */
 static bool memcg_reapable(const struct memcg *m)
 {

@@ -57,24 +57,27 @@ int memcg_id(const char *cgpath, cgroup_id_t *id);
 /* The CGPATH of a tracked id into buf. -ENOENT or -ERANGE. */
 int memcg_path(cgroup_id_t id, char *buf, size_t size);
 /*
- * Keep id's entry while a request uses it: a write may wait for room in the
- * cache longer than the entry of a removed cgroup lives, and must then not
- * charge a freed id, or one a new cgroup took. Take it right after the id
- * is found (an entry outlives the refresh that finds its cgroup gone); drop
- * it once the pages are charged (they keep the entry) or the reply is held
+ * memcg_id, keeping the entry while a request uses it: a write may wait for
+ * room in the cache longer than the entry of a removed cgroup lives, and
+ * must then not charge a freed id, or one a new cgroup took. The reference
+ * is taken under the lock that finds the entry; drop it with memcg_put once
+ * the pages are charged (they keep the entry) or the reply is held
  * (memcg_hold takes its own).
  */
-void memcg_get(cgroup_id_t id);
+int memcg_id_get(const char *cgpath, cgroup_id_t *id);
+/* The same for an id already known (an inode's owner): false if its entry
+ * is gone. */
+bool memcg_tryget(cgroup_id_t id);
 void memcg_put(cgroup_id_t id);
 
 /* --- writer.c: who wrote ------------------------------------------------ */
 
 int writer_init(enum cg_hierarchy hier);
 void writer_exit(void);
-/* The cgroup of thread pid, tracked from now on. -ESRCH for pid 0 or a
- * vanished pid: the caller falls back to the opener's cgroup, else the
+/* The CGPATH of thread pid's cgroup into buf (CGPATH_MAX). -ESRCH for pid 0
+ * or a vanished pid: the caller falls back to the opener's cgroup, else the
  * inode's owner. May read /proc. */
-int writer_cgroup(pid_t pid, cgroup_id_t *id);
+int writer_cgroup(pid_t pid, char *buf, size_t size);
 
 /* --- accounting (mapping->lock held) ------------------------------------ */
 

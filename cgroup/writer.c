@@ -25,13 +25,9 @@ void writer_exit(void)
 	cg_pid_cache_destroy(&writers);
 }
 
-int writer_cgroup(pid_t pid, cgroup_id_t *id)
+int writer_cgroup(pid_t pid, char *buf, size_t size)
 {
-	char path[CGPATH_MAX];
-	int ret;
-
 	if (pid <= 0)
 		return -ESRCH;
-	ret = cg_pid_cache_lookup(&writers, pid, now_ns(), path, sizeof(path));
-	return ret ? ret : memcg_id(path, id);
+	return cg_pid_cache_lookup(&writers, pid, now_ns(), buf, size);
 }

@@ -331,10 +331,10 @@ static int caller_stat(fuse_req_t req, char *buf, size_t size)
 {
 	char cgpath[CGPATH_MAX];
 	cgroup_id_t id;
-	int ret = writer_cgroup(fuse_req_ctx(req)->pid, &id);
+	int ret = writer_cgroup(fuse_req_ctx(req)->pid, cgpath, sizeof(cgpath));
 
 	if (!ret)
-		ret = memcg_path(id, cgpath, sizeof(cgpath));
+		ret = memcg_id(cgpath, &id); /* tracked from now on */
 	return ret ? ret : memcg_format_stat(cgpath, buf, size);
 }
 

@@ -106,30 +106,33 @@ static int file_check_wb_err(struct dfs_file *f)
 static char *caller_cgroup_path(fuse_req_t req)
 {
 	char path[CGPATH_MAX];
-	cgroup_id_t id;
 
-	if (writer_cgroup(fuse_req_ctx(req)->pid, &id) ||
-	    memcg_path(id, path, sizeof(path)))
+	if (writer_cgroup(fuse_req_ctx(req)->pid, path, sizeof(path)))
 		return NULL;
 	return strdup(path);
 }
 
 /*
- * Whom a write is charged to: the writing thread's cgroup; for a write
- * without a visible pid (pid 0 from mmap writeback, or a thread that has
- * exited) the cgroup that opened the file, else the inode's owner.
+ * Whom a write is charged to, with a reference on its entry (memcg_put): the
+ * writing thread's cgroup; for a write without a visible pid (pid 0 from
+ * mmap writeback, or a thread that has exited) the cgroup that opened the
+ * file, else the inode's owner, else the root.
  */
 static cgroup_id_t write_cgroup(fuse_req_t req, struct dfs_file *f)
 {
-	cgroup_id_t id, owner;
+	char path[CGPATH_MAX];
+	cgroup_id_t id;
 
-	if (!writer_cgroup(fuse_req_ctx(req)->pid, &id))
+	if (!writer_cgroup(fuse_req_ctx(req)->pid, path, sizeof(path)) &&
+	    !memcg_id_get(path, &id))
 		return id;
-	if (f->opener_cgroup && !memcg_id(f->opener_cgroup, &id))
+	if (f->opener_cgroup && !memcg_id_get(f->opener_cgroup, &id))
 		return id;
-	owner = __atomic_load_n(&f->inode->mapping.owner, __ATOMIC_RELAXED);
-	return owner == CGROUP_SHARED || owner == CGROUP_NONE ? CGROUP_ROOT :
-								owner;
+	id = __atomic_load_n(&f->inode->mapping.owner, __ATOMIC_RELAXED);
+	if (id != CGROUP_SHARED && id != CGROUP_NONE && memcg_tryget(id))
+		return id;
+	memcg_tryget(CGROUP_ROOT); /* never freed */
+	return CGROUP_ROOT;
 }
 
 int file_attach(fuse_req_t req, struct dfs_inode *inode,
@@ -324,7 +327,6 @@ void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	cgroup_id_t id = write_cgroup(req, f);
 
 	(void)ino;
-	memcg_get(id);
 	write_as(req, f, id, buf, size, off);
 	memcg_put(id);
 }
