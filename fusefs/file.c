@@ -222,6 +222,11 @@ struct early_write {
  * EARLY_FREE_MAX of them: a fresh buffer from malloc is fresh memory, and
  * faulting it in on every hold was where all of the daemon's page faults
  * came from under a throttled neighbour (perf record -e page-faults).
+ *
+ * The data they hold aside is at most budget bytes (a share of cache_size):
+ * past it, a write goes into the cache and its reply is held there, so the
+ * daemon's memory has a bound however many writers are held (one 1 MiB
+ * copy each took 400 held writers to 4x a 64M cache_size).
  */
 #define EARLY_FREE_MAX 16
 
@@ -229,28 +234,44 @@ static struct {
 	pthread_mutex_t lock;
 	unsigned int n;
 	struct early_write *v[EARLY_FREE_MAX];
-} early_free = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	uint64_t bytes, budget; /* data held aside now, and at most */
+} early = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static struct early_write *early_alloc(void)
+void file_set_early_budget(uint64_t bytes)
 {
-	struct early_write *e = NULL;
-
-	pthread_mutex_lock(&early_free.lock);
-	if (early_free.n)
-		e = early_free.v[--early_free.n];
-	pthread_mutex_unlock(&early_free.lock);
-	return e ? e : malloc(sizeof(*e) + DFS_MAX_WRITE);
+	early.budget = bytes;
 }
 
-static void early_free_one(struct early_write *e)
+/* Give back e (NULL: only its size's share of the budget). */
+static void early_free_one(struct early_write *e, size_t size)
 {
-	pthread_mutex_lock(&early_free.lock);
-	if (early_free.n < EARLY_FREE_MAX) {
-		early_free.v[early_free.n++] = e;
+	pthread_mutex_lock(&early.lock);
+	early.bytes -= size;
+	if (e && early.n < EARLY_FREE_MAX) {
+		early.v[early.n++] = e;
 		e = NULL;
 	}
-	pthread_mutex_unlock(&early_free.lock);
+	pthread_mutex_unlock(&early.lock);
 	free(e);
+}
+
+/* A buffer for size bytes, or NULL past the budget or without memory. */
+static struct early_write *early_alloc(size_t size)
+{
+	struct early_write *e = NULL;
+	bool fits;
+
+	pthread_mutex_lock(&early.lock);
+	fits = early.bytes + size <= early.budget;
+	if (fits) {
+		early.bytes += size;
+		if (early.n)
+			e = early.v[--early.n];
+	}
+	pthread_mutex_unlock(&early.lock);
+	if (fits && !e && !(e = malloc(sizeof(*e) + DFS_MAX_WRITE)))
+		early_free_one(NULL, size);
+	return e;
 }
 
 static ssize_t early_commit(struct throttle_write *w)
@@ -266,17 +287,18 @@ static void early_release(struct throttle_write *w)
 	struct early_write *e = container_of(w, struct early_write, w);
 
 	inode_unref(e->inode); /* taken in hold_early */
-	early_free_one(e);
+	early_free_one(e, e->size);
 }
 
-/* Hand the write to the throttle to wait outside the cache. false if there
- * is no memory to hold it: then it goes into the cache at once. */
+/* Hand the write to the throttle to wait outside the cache. false past the
+ * budget or without memory to hold it: then it goes into the cache at once,
+ * and its reply is held there. */
 static bool hold_early(fuse_req_t req, struct dfs_inode *inode, cgroup_id_t id,
 		       const char *buf, size_t size, off_t off)
 {
 	struct early_write *e;
 
-	if (size > DFS_MAX_WRITE || !(e = early_alloc()))
+	if (size > DFS_MAX_WRITE || !(e = early_alloc(size)))
 		return false;
 	e->w = (struct throttle_write){ .req = req,
 					.id = id,
@@ -415,8 +437,8 @@ int file_truncate(struct dfs_inode *inode, uint64_t size)
 
 void file_table_exit(void)
 {
-	while (early_free.n)
-		free(early_free.v[--early_free.n]);
+	while (early.n)
+		free(early.v[--early.n]);
 	while (!list_empty(&open_files)) {
 		struct dfs_file *f = list_first_entry(
 			&open_files, struct dfs_file, open_list);

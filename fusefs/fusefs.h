@@ -223,6 +223,9 @@ void dfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	      struct fuse_file_info *fi);
 void dfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	       off_t off, struct fuse_file_info *fi);
+/* Writes held before the cache keep at most bytes of data aside (0 until
+ * set: none is held there). */
+void file_set_early_budget(uint64_t bytes);
 void dfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,

@@ -521,6 +521,7 @@ static int run(const struct cmdline *cmd, const struct dfs_options *opts)
 	}
 	/* The whole cache's own background threshold: cgroups have theirs. */
 	cache_set_background_bytes(opts->cache_size_bytes / 2);
+	file_set_early_budget(opts->cache_size_bytes / 4);
 	if (start_cgroups(opts))
 		goto out_cgroups;
 	err = inode_table_init(opts->backing);
