@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 		.hier = CG_MEMORY_V1,
 		.dirty_limit = { .kind = LIMIT_MAX },
 		.dirty_background_limit = { .kind = LIMIT_MAX },
+		.cache_dirty_bytes = UINT64_MAX,
+		.cache_background_bytes = UINT64_MAX,
 	};
 	long nc, ni, calls;
 	struct address_space *maps;

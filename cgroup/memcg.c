@@ -385,6 +385,18 @@ static uint64_t limit_resolved(const struct memcg *m, enum memcg_limit_kind k)
 	return resolve(m->own_set[k] ? &m->own[k] : dflt, m->mem_limit_bytes);
 }
 
+/* The root's limit of kind k, capped by the cache's: a cache full of dirty
+ * data would make writers wait for room inside the FUSE worker threads,
+ * every cgroup's requests with them; holding replies at the root first
+ * keeps that wait off the workers. */
+static uint64_t root_capped(uint64_t bytes, enum memcg_limit_kind k)
+{
+	uint64_t cap = k == MEMCG_HARD ? reg.cfg.cache_dirty_bytes :
+					 reg.cfg.cache_background_bytes;
+
+	return bytes < cap ? bytes : cap;
+}
+
 /* The effective limit. A background threshold at or over the hard limit
  * would never start writeback before writers are held: as the kernel does,
  * it becomes half the hard limit then. */
@@ -393,9 +405,13 @@ static uint64_t limit_bytes(const struct memcg *m, enum memcg_limit_kind k)
 	uint64_t hard = limit_resolved(m, MEMCG_HARD);
 	uint64_t bg;
 
+	if (!m->parent)
+		hard = root_capped(hard, MEMCG_HARD);
 	if (k == MEMCG_HARD)
 		return hard;
 	bg = limit_resolved(m, MEMCG_BACKGROUND);
+	if (!m->parent)
+		bg = root_capped(bg, MEMCG_BACKGROUND);
 	return bg >= hard && hard != UINT64_MAX ? hard / 2 : bg;
 }
 
@@ -621,23 +637,45 @@ static struct address_space *pick_from(struct list_head *list)
 	return NULL;
 }
 
-/* An inode owned by m or, failing that, by a descendant. Lock held. */
+static bool in_subtree(const struct memcg *m, const struct memcg *top)
+{
+	for (; m; m = m->parent)
+		if (m == top)
+			return true;
+	return false;
+}
+
+/* Has list a mapping pick_from would take? Lock held. */
+static bool has_pickable(const struct list_head *list)
+{
+	const struct list_head *pos;
+
+	for (pos = list->next; pos != list; pos = pos->next)
+		if (list_entry(pos, struct address_space, owner_list)
+			    ->pass_ios < WB_PASS_MAX_IOS)
+			return true;
+	return false;
+}
+
+/*
+ * An inode owned by m or, failing that, by the descendant with the most
+ * dirty data: the root, over the cache's limit, writes the heaviest
+ * tenant's data first, as the kernel's writeback does the wb over its
+ * share. Lock held.
+ */
 static struct address_space *pick_owned(struct memcg *m)
 {
 	struct address_space *mapping = pick_from(&m->inodes);
-	struct memcg *d, *tmp;
+	struct memcg *d, *tmp, *best = NULL;
 
 	if (mapping || !m->nr_children)
 		return mapping;
 	HASH_ITER(hh, reg.by_path, d, tmp) {
-		struct memcg *a;
-
-		for (a = d->parent; a && a != m; a = a->parent)
-			;
-		if (a && (mapping = pick_from(&d->inodes)))
-			return mapping;
+		if (d != m && (!best || d->nr_dirty > best->nr_dirty) &&
+		    in_subtree(d, m) && has_pickable(&d->inodes))
+			best = d;
 	}
-	return NULL;
+	return best ? pick_from(&best->inodes) : NULL;
 }
 
 /* Leave the set if under the background limit again. Lock held. */
@@ -680,14 +718,6 @@ struct address_space *memcg_next_writeback(void)
 		mapping->a_ops->ihold(mapping);
 	pthread_mutex_unlock(&reg.lock);
 	return mapping;
-}
-
-static bool in_subtree(const struct memcg *m, const struct memcg *top)
-{
-	for (; m; m = m->parent)
-		if (m == top)
-			return true;
-	return false;
 }
 
 static void collect(struct list_head *list, struct address_space **v, size_t *n)

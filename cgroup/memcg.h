@@ -44,6 +44,9 @@ struct memcg_config {
 	enum cg_hierarchy hier;
 	struct limit dirty_limit; /* default hard limit */
 	struct limit dirty_background_limit; /* default background limit */
+	/* The whole mount's, from cache_size: the root's limits never exceed
+	 * them, as the kernel's global dirty limit binds every memcg. */
+	uint64_t cache_dirty_bytes, cache_background_bytes;
 };
 
 int memcg_init(const struct memcg_config *cfg);

@@ -56,6 +56,7 @@ static struct {
 	pthread_cond_t commit_cond;
 	struct held_write *to_commit;
 	bool committing;
+	cgroup_id_t last_commit; /* the cgroup of the write that went in last */
 	pthread_t committer;
 	struct pacing_bw bw; /* throttle thread only; bps read racily */
 	uint64_t next_refresh_ns;
@@ -210,20 +211,35 @@ static bool commits(const struct held_write *h)
 	return h->early && !h->interrupted && !h->err;
 }
 
+/* Round-robin among cgroups for the committer: does id a come before b,
+ * counting from the one after the cgroup whose write went in last? */
+static bool rr_before(cgroup_id_t a, cgroup_id_t b)
+{
+	return (cgroup_id_t)(a - th.last_commit - 1) <
+	       (cgroup_id_t)(b - th.last_commit - 1);
+}
+
 /*
  * Move the writes that may be answered to out, and hand one that is to be
  * put in the cache to the committer; the next deadline. Lock held.
  *
- * Of the writes held before the cache, one goes in at a time, the oldest:
- * the pass after the committer answers it sees the cache with that write
- * in, so another goes only if the cgroup is still under. Letting all go
- * the moment a cgroup dips under its limit would put it over by a request
- * per writer, and hold every writer again until all of that is written
- * back: stop and go, the held writers' copies all in one burst.
+ * Of the writes held before the cache, one goes in at a time: the pass
+ * after the committer answers it sees the cache with that write in, so
+ * another goes only if its cgroups are still under. Letting all go the
+ * moment a cgroup dips under its limit would put it over by a request per
+ * writer, and hold every writer again until all of that is written back:
+ * stop and go, the held writers' copies all in one burst. The one that
+ * goes is the oldest of the next cgroup in turn, so that where the root's
+ * limit holds every cgroup, one with many writers does not take every
+ * turn from one with few.
  */
 static uint64_t collect_ready(struct list_head *out, uint64_t now)
 {
+	/* Stopping, the committer may be gone: the held list is answered
+	 * (EINTR) by throttle_stop. */
+	bool may_commit = !th.to_commit && !th.committing && !th.stop;
 	uint64_t next = now + RECHECK_NS;
+	struct held_write *commit = NULL;
 	struct list_head *pos, *tmp;
 
 	for (pos = th.held.next; pos != &th.held; pos = tmp) {
@@ -234,20 +250,20 @@ static uint64_t collect_ready(struct list_head *out, uint64_t now)
 		if (!ready(h, now)) {
 			if (h->until_ns > now && h->until_ns < next)
 				next = h->until_ns;
-			continue;
-		}
-		if (commits(h)) {
-			/* Stopping, the committer may be gone: the held list
-			 * is answered (EINTR) by throttle_stop. */
-			if (th.to_commit || th.committing || th.stop)
-				continue;
-			list_del_init(pos);
-			th.to_commit = h;
-			pthread_cond_signal(&th.commit_cond);
-		} else {
+		} else if (!commits(h)) {
 			list_move_tail(pos, out);
+			__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
+		} else if (may_commit &&
+			   (!commit || rr_before(h->id, commit->id))) {
+			commit = h;
 		}
+	}
+	if (commit) {
+		list_del_init(&commit->entry);
 		__atomic_sub_fetch(&th.nr_held, 1, __ATOMIC_RELAXED);
+		th.to_commit = commit;
+		th.last_commit = commit->id;
+		pthread_cond_signal(&th.commit_cond);
 	}
 	return next;
 }

@@ -438,6 +438,8 @@ static int start_cgroups(const struct dfs_options *opts)
 	struct memcg_config cfg = {
 		.dirty_limit = opts->dirty_limit,
 		.dirty_background_limit = opts->dirty_background_limit,
+		.cache_dirty_bytes = opts->cache_size_bytes / 4 * 3,
+		.cache_background_bytes = opts->cache_size_bytes / 2,
 	};
 	int err =
 		cg_choose_hierarchy(opts->cgroup, "/sys/fs/cgroup", &cfg.hier);

@@ -545,6 +545,47 @@ def test_writes_held_before_the_cache_keep_a_bounded_copy(cg, dirtyfs):
     assert grown <= 24 * MiB, grown
 
 
+def _in_cache(m, cgroup):
+    """Bytes cgroup has put in the cache so far (written back or not)."""
+    st = stat(m, cgroup)
+    return st["dirty"] + st["writeback"] + st["written"]
+
+
+def test_cache_full_of_one_cgroups_data_holds_its_writers_not_others(
+        cg, dirtyfs):
+    """The default limits (20% of memory here) exceed the cache: a cgroup
+    writing without end filled it, and writers then waited for room inside
+    the FUSE worker threads, so another cgroup's stat and create waited
+    behind them. The root's limits are capped at 3/4 and 1/2 of the cache
+    instead, so its writers are held as replies; and the held writes go in
+    by turns among cgroups, so another cgroup's write waits for one of
+    theirs, not for all eight."""
+    m = dirtyfs(["cache_size=64M", "dirty_expire=3600", "writeback_bw=256K"])
+    a, b = cg.make("A"), cg.make("B")
+    held = [spawn(cg, a, dd(m.path("a%d" % i), "1M", 64)) for i in range(8)]
+    wait_until(lambda: all(in_fuse_request(p.pid) for p in held) and
+               stat(m, "/")["dirty"] >= 40 * MiB, 30,
+               "/A's writers held with the cache 3/4 dirty")
+    assert stat(m, "/")["dirty_limit"] == 48 * MiB
+
+    script = ("import os, sys\n"
+              "for i in range(50):\n"
+              "    os.stat(sys.argv[1])\n"
+              "    os.close(os.open(os.path.join(sys.argv[1], 'b%d' % i),"
+              " os.O_CREAT | os.O_WRONLY, 0o644))\n")
+    cg.run(b, [PYTHON, "-c", script, m.mnt], timeout=30)
+
+    before = _in_cache(m, a)
+    cg.run(b, writer(m.path("bw"), 4096, bs=4096), timeout=60)
+    assert _in_cache(m, a) - before <= 3 * MiB  # 8 MiB first, oldest first
+    assert all(p.poll() is None for p in held), "the /A writers finished?"
+    for p in held:
+        p.kill()
+    for i, p in enumerate(held):
+        p.communicate(timeout=20)
+        os.unlink(m.path("a%d" % i))  # not 48 MiB to write at unmount
+
+
 def _fill(directory):
     """Fill the filesystem of directory (a file in it, written until
     ENOSPC)."""

@@ -134,6 +134,7 @@ def test_stat_shows_a_cgroup_once_it_has_written(dirtyfs, cgroup):
 def test_stat_json_has_every_key_as_a_number(dirtyfs):
     m = dirtyfs(HOLD + ["dirty_limit=max"])
     write_file(m.path("f"), data(61, MiB))
+    os.setxattr(m.mnt, "trusted.dirtyfs.dirty_limit:/unmade", b"max")
     st = stat_json(m)
     assert set(st) == {"filesystem", "cgroups"}
     assert FS_KEYS <= set(st["filesystem"])
@@ -142,8 +143,11 @@ def test_stat_json_has_every_key_as_a_number(dirtyfs):
     for cgpath, keys in st["cgroups"].items():
         assert CG_KEYS <= set(keys), cgpath
         assert all(type(v) is int for v in keys.values()), cgpath
-    assert st["cgroups"]["/"]["dirty_limit"] == NO_LIMIT
-    assert table_rows(ok("stat", m.mnt))["/"][2] == "max"
+    assert st["cgroups"]["/unmade"]["dirty_limit"] == NO_LIMIT
+    assert table_rows(ok("stat", m.mnt))["/unmade"][2] == "max"
+    # The root's limits are capped by the cache's (3/4 and 1/2 of it).
+    assert st["cgroups"]["/"]["dirty_limit"] == 48 * MiB
+    assert st["cgroups"]["/"]["dirty_background_limit"] == 32 * MiB
 
 
 def test_stat_watch_repeats_until_sigint(mnt):
@@ -239,25 +243,28 @@ def limit_lines(m, cgpath):
     return lines
 
 
-def test_limit_set_show_and_back_to_default(dirtyfs):
-    m = dirtyfs(HOLD + ["dirty_limit=64M", "dirty_background_limit=32M"])
-    assert limit_lines(m, "/") == {
+def test_limit_set_show_and_back_to_default(dirtyfs, cgroup):
+    """On a cgroup other than the root, whose limits the cache caps."""
+    _, cgpath, mode = cgroup
+    m = dirtyfs(HOLD + ["cgroup=" + mode, "dirty_limit=64M",
+                        "dirty_background_limit=32M"])
+    assert limit_lines(m, cgpath) == {
         "dirty_limit": ("64.0M", "default"),
         "dirty_background_limit": ("32.0M", "default")}
-    assert ok("limit", m.mnt, "/", "16M", "50%") == ""
-    assert os.getxattr(m.mnt, "trusted.dirtyfs.dirty_limit:/") == \
+    assert ok("limit", m.mnt, cgpath, "16M", "50%") == ""
+    assert os.getxattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + cgpath) == \
         b"16777216"
-    assert os.getxattr(m.mnt, "trusted.dirtyfs.dirty_background_limit:/") \
-        == b"50%"
-    lines = limit_lines(m, "/")
+    assert os.getxattr(
+        m.mnt, "trusted.dirtyfs.dirty_background_limit:" + cgpath) == b"50%"
+    lines = limit_lines(m, cgpath)
     assert lines["dirty_limit"] == ("16.0M", "own 16777216")
     assert lines["dirty_background_limit"][1] == "own 50%"
-    ok("limit", m.mnt, "/", "default")
+    ok("limit", m.mnt, cgpath, "default")
     expect_errno(errno.ENODATA, os.getxattr, m.mnt,
-                 "trusted.dirtyfs.dirty_limit:/")
-    assert limit_lines(m, "/")["dirty_limit"] == ("64.0M", "default")
-    ok("limit", m.mnt, "/", "max", "default")
-    assert limit_lines(m, "/") == {
+                 "trusted.dirtyfs.dirty_limit:" + cgpath)
+    assert limit_lines(m, cgpath)["dirty_limit"] == ("64.0M", "default")
+    ok("limit", m.mnt, cgpath, "max", "default")
+    assert limit_lines(m, cgpath) == {
         "dirty_limit": ("max", "own max"),
         "dirty_background_limit": ("32.0M", "default")}
 
