@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -20,10 +21,15 @@
 /* An open directory (fi->fh of opendir). The kernel serialises readdir on
  * one open directory, so it needs no lock. */
 struct dfs_dir {
+	struct list_head open_list; /* all open directories; open_dirs_lock */
 	DIR *dp;
 	off_t offset; /* of the next entry dp returns */
 	struct dirent *entry; /* read, but did not fit the last reply */
 };
+
+/* Every open directory, for dir_table_exit(). */
+static pthread_mutex_t open_dirs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct list_head open_dirs = { &open_dirs, &open_dirs };
 
 static struct dfs_dir *dir_of(struct fuse_file_info *fi)
 {
@@ -42,6 +48,9 @@ static int dir_open(struct dfs_inode *inode, struct dfs_dir **out)
 		return -ENOMEM;
 	fd = openat(inode->path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0 && (d->dp = fdopendir(fd))) {
+		pthread_mutex_lock(&open_dirs_lock);
+		list_add_tail(&d->open_list, &open_dirs);
+		pthread_mutex_unlock(&open_dirs_lock);
 		*out = d;
 		return 0;
 	}
@@ -169,9 +178,26 @@ void dfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dfs_dir *d = dir_of(fi);
 
 	(void)ino;
+	pthread_mutex_lock(&open_dirs_lock);
+	list_del_init(&d->open_list);
+	pthread_mutex_unlock(&open_dirs_lock);
 	closedir(d->dp);
 	free(d);
 	fuse_reply_err(req, 0);
+}
+
+void dir_table_exit(void)
+{
+	pthread_mutex_lock(&open_dirs_lock);
+	while (!list_empty(&open_dirs)) {
+		struct dfs_dir *d =
+			list_first_entry(&open_dirs, struct dfs_dir, open_list);
+
+		list_del_init(&d->open_list);
+		closedir(d->dp);
+		free(d);
+	}
+	pthread_mutex_unlock(&open_dirs_lock);
 }
 
 void dfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,

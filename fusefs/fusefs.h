@@ -38,7 +38,7 @@ struct inode_key {
 struct dfs_inode {
 	UT_hash_handle hh; /* in the inode table, by key */
 	struct inode_key key;
-	int path_fd; /* O_PATH | O_NOFOLLOW, owned */
+	int path_fd; /* O_PATH | O_NOFOLLOW, owned; -1 once shed */
 	mode_t type; /* S_IFMT bits of the backing object */
 	uint64_t nlookup; /* kernel lookup count; inode table lock */
 	uint64_t refcount; /* see LIFETIME; inode table lock */
@@ -61,6 +61,15 @@ struct dfs_file {
 
 /* Open BACKING (the root inode). Before the session starts. 0 or -errno. */
 int inode_table_init(const char *backing_dir);
+/*
+ * Once the session has ended (no request comes any more) and held writes
+ * are answered (no page becomes dirty any more), before the final
+ * writeback: close the descriptors that served only the kernel, which is
+ * gone, so that writeback finds free the ones it opens, however many inodes
+ * the kernel had looked up. Every inode's but the root's and those of files
+ * with data to write back: O_PATH (path_fd is -1 afterwards) and data.
+ */
+void inode_table_shed(void);
 /* Free every inode; only once the session is destroyed. */
 void inode_table_exit(void);
 struct dfs_inode *inode_root(void);
@@ -190,6 +199,9 @@ void dfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void dfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
 		  struct fuse_file_info *fi);
+/* After the session ended: close the directories the kernel never released
+ * (it sends no RELEASEDIR once unmounted or killed). */
+void dir_table_exit(void);
 
 /* xattr.c: BACKING's xattrs, and the control names on the root. */
 void dfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,

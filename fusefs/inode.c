@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "fusefs.h"
@@ -75,7 +76,8 @@ static void inode_free(struct dfs_inode *inode)
 {
 	if (S_ISREG(inode->type))
 		mapping_destroy(&inode->mapping);
-	close(inode->path_fd);
+	if (inode->path_fd >= 0) /* -1 once shed */
+		close(inode->path_fd);
 	free(inode);
 }
 
@@ -115,6 +117,69 @@ void inode_table_exit(void)
 		inode_free(inode);
 	}
 	root = NULL;
+}
+
+/*
+ * Close inode's descriptors (inode_table_shed; not the root's): the O_PATH
+ * one and, of a file the kernel never released, the data ones, unless the
+ * file has data to write back (its mapping on the flusher's dirty list,
+ * read under the mapping's lock): writeback opens its data descriptors from
+ * the O_PATH one and writes through them.
+ */
+static void inode_shed(struct dfs_inode *inode)
+{
+	struct address_space *mapping = &inode->mapping;
+	bool needed = false;
+
+	if (S_ISREG(inode->type)) {
+		pthread_mutex_lock(&mapping->lock);
+		needed = mapping->on_wb_list;
+		if (!needed && mapping->fd >= 0) {
+			close(mapping->fd);
+			mapping->fd = -1;
+		}
+		if (!needed && mapping->fd_direct >= 0) {
+			close(mapping->fd_direct);
+			mapping->fd_direct = -1;
+		}
+	}
+	if (!needed) {
+		close(inode->path_fd);
+		inode->path_fd = -1;
+	}
+	if (S_ISREG(inode->type))
+		pthread_mutex_unlock(&mapping->lock);
+}
+
+void inode_table_shed(void)
+{
+	struct dfs_inode *inode, *tmp, **v;
+	size_t n = 0;
+
+	/* A reference on each keeps it while no table lock is held (a
+	 * mapping's lock may not be taken under it), for the flusher may
+	 * drop the last other one meanwhile. */
+	pthread_mutex_lock(&table_lock);
+	v = malloc(HASH_COUNT(table) * sizeof(*v) + 1);
+	HASH_ITER(hh, table, inode, tmp) {
+		if (!v || inode == root || inode->path_fd < 0)
+			continue;
+		inode->refcount++;
+		v[n++] = inode;
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (!v) {
+		dfs_log(LOG_WARNING,
+			"cannot close the lookups' descriptors "
+			"before the final writeback: %s",
+			strerror(ENOMEM));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		inode_shed(v[i]);
+		inode_unref(v[i]);
+	}
+	free(v);
 }
 
 struct dfs_inode *inode_root(void)

@@ -495,6 +495,11 @@ static int mount_and_serve(struct fuse_session *se,
 	 * is in BACKING the mountpoint must not show what lies under it,
 	 * BACKING itself when mounted over it. */
 	throttle_stop();
+	/* The kernel is gone: the descriptors that served it alone go too,
+	 * so that the final writeback has those it opens, however many the
+	 * kernel's lookups took. */
+	dir_table_exit();
+	inode_table_shed();
 	status |= stop_writeback(opts);
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);

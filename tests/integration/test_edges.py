@@ -9,7 +9,8 @@ import re
 import struct
 
 from conftest import require
-from helpers import data, expect_errno, parse_stats, read_file, write_file
+from helpers import (MiB, NOBODY, data, expect_errno, parse_stats,
+                     pwrite_all, read_file, run_as, write_file)
 
 NAME_MAX = 255
 PATH_MAX = 4096
@@ -150,6 +151,58 @@ def test_descriptor_limit_reached_refuses_creates_and_loses_nothing(dirtyfs):
     for i in written:
         assert read_file(m.backing_path("f%d" % i)) == data(i, PAGE + 1)
 
+
+
+def _fill_descriptors_with_lookups(m, name="nobody"):
+    """As nobody, make empty files, then directories, in a directory of its
+    own (name) until the daemon refuses one with EMFILE: each holds one of
+    the daemon's descriptors for as long as the kernel keeps it looked up
+    (its dentry cache does), though no file is open and none is dirty."""
+    os.mkdir(m.path(name))
+    os.chmod(m.path(name), 0o777)
+
+    def fill(d):
+        n = 0
+        try:
+            while True:
+                os.close(os.open(os.path.join(d, "f%d" % n),
+                                 os.O_CREAT | os.O_WRONLY, 0o644))
+                n += 1
+        except OSError as e:
+            if e.errno != errno.EMFILE:
+                raise
+        while True:
+            os.mkdir(os.path.join(d, "d%d" % n))
+            n += 1
+
+    assert run_as(NOBODY, NOBODY, fill, m.path(name)) == errno.EMFILE
+    # Nobody else may take a descriptor that would stay either.
+    expect_errno(errno.EMFILE, os.open, m.path("more"),
+                 os.O_CREAT | os.O_WRONLY, 0o644)
+
+
+def test_lookups_at_the_descriptor_limit_lose_nothing_at_unmount(dirtyfs):
+    """As above, and then the unmount: the data of closed dirty files, one
+    closed before the lookups and one written and closed between them (its
+    close frees its data descriptors, which the second round of lookups
+    takes), reaches BACKING and the daemon exits 0. (The final writeback
+    gave both up for want of a descriptor, and the daemon exited 1: the
+    kernel's lookups pinned every descriptor, though once unmounted nothing
+    needs them.)"""
+    m = dirtyfs(["dirty_expire=3600"], nofile=256, errors_expected=True)
+    first, later = data(2, MiB), data(3, MiB)
+    write_file(m.path("first"), first)
+    fd = os.open(m.path("later"), os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        _fill_descriptors_with_lookups(m, "nobody")
+        pwrite_all(fd, later, 0)
+    finally:
+        os.close(fd)
+    _fill_descriptors_with_lookups(m, "nobody2")
+    assert m.unmount() == 0
+    assert read_file(m.backing_path("first")) == first
+    assert read_file(m.backing_path("later")) == later
+    assert not re.search(r"lost|giving up", m.log_text())
 
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
