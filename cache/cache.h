@@ -231,10 +231,12 @@ void mapping_set_max_file_bytes(uint64_t bytes);
  */
 void mapping_destroy(struct address_space *mapping);
 /* Open the backing data fds from an O_PATH descriptor if they are not, and
- * count a user of them; write: the user writes, so fd must be O_RDWR. 0 or
+ * count a user of them; write: the user writes, so fd must be O_RDWR; keep:
+ * the user keeps them past this call (an open file), so fds this call opens
+ * may not take writeback's reserved numbers (writeback.h), -EMFILE. 0 or
  * -errno (then no user is counted). */
-int mapping_open_backing(struct address_space *mapping, int path_fd,
-			 bool write);
+int mapping_open_backing(struct address_space *mapping, int path_fd, bool write,
+			 bool keep);
 /* Open them, fd O_RDWR, without counting a user (mapping->lock held):
  * writeback's, for the pass it builds; closed again when the mapping is
  * idle, or at once if BACKING refuses O_RDWR. 0 or -errno. */

@@ -158,13 +158,29 @@ int mapping_open_writable(struct address_space *mapping, int path_fd)
 	return ret;
 }
 
-int mapping_open_backing(struct address_space *mapping, int path_fd, bool write)
+/* Whether the fds, opened by this call, took numbers of writeback's
+ * descriptor reserve (writeback.h). */
+static bool mapping_fds_reserved(const struct address_space *mapping)
 {
+	return writeback_fd_reserved(mapping->fd) ||
+	       (mapping->fd_direct >= 0 &&
+		writeback_fd_reserved(mapping->fd_direct));
+}
+
+int mapping_open_backing(struct address_space *mapping, int path_fd, bool write,
+			 bool keep)
+{
+	bool opened;
 	int ret;
 
 	pthread_mutex_lock(&mapping->lock);
+	opened = mapping->fd < 0 || (write && !mapping->writable);
 	ret = write ? mapping_open_writable(mapping, path_fd) :
 		      mapping_open_fds(mapping, path_fd);
+	if (!ret && keep && opened && mapping_fds_reserved(mapping)) {
+		mapping_close_if_idle(mapping);
+		ret = -EMFILE;
+	}
 	if (!ret)
 		mapping->nr_users++;
 	pthread_mutex_unlock(&mapping->lock);

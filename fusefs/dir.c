@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "../writeback/writeback.h"
 #include "fusefs.h"
 #include "handoff.h"
 
@@ -47,6 +48,12 @@ static int dir_open(struct dfs_inode *inode, struct dfs_dir **out)
 	if (!d)
 		return -ENOMEM;
 	fd = openat(inode->path_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* The open directory keeps fd: not one of writeback's. */
+	if (fd >= 0 && writeback_fd_reserved(fd)) {
+		close(fd);
+		fd = -1;
+		errno = EMFILE;
+	}
 	if (fd >= 0 && (d->dp = fdopendir(fd))) {
 		pthread_mutex_lock(&open_dirs_lock);
 		list_add_tail(&d->open_list, &open_dirs);
@@ -58,6 +65,7 @@ static int dir_open(struct dfs_inode *inode, struct dfs_dir **out)
 	if (fd >= 0)
 		close(fd);
 	free(d);
+	inode_note_error(err);
 	return err;
 }
 

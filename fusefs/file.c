@@ -141,10 +141,12 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	struct address_space *mapping = &inode->mapping;
 	bool write = (fi->flags & O_ACCMODE) != O_RDONLY || fi->flags & O_TRUNC;
 	struct dfs_file *f;
-	int ret = mapping_open_backing(mapping, inode->path_fd, write);
+	int ret = mapping_open_backing(mapping, inode->path_fd, write, true);
 
-	if (ret)
+	if (ret) {
+		inode_note_error(ret);
 		return ret;
+	}
 	/* Even at size 0 it sets mtime and ctime, as for any O_TRUNC open;
 	 * skipped for an empty file just created, whose times are new. */
 	if ((fi->flags & O_TRUNC) && (mapping->size_bytes || !created))
@@ -426,7 +428,8 @@ void dfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 
 int file_truncate(struct dfs_inode *inode, uint64_t size)
 {
-	int ret = mapping_open_backing(&inode->mapping, inode->path_fd, true);
+	int ret = mapping_open_backing(&inode->mapping, inode->path_fd, true,
+				       false);
 
 	if (ret)
 		return ret;

@@ -84,6 +84,9 @@ fuse_ino_t inode_nodeid(const struct dfs_inode *inode);
  */
 int inode_lookup(struct dfs_inode *parent, const char *name,
 		 struct fuse_entry_param *e, struct dfs_inode **out);
+/* A lookup, create or open failed with err (-errno): if for want of a
+ * descriptor (-EMFILE), say so in the log, at most once a minute. */
+void inode_note_error(int err);
 /* 0, or -EINVAL for a name that is not one child: "", ".", "..", "a/b". */
 int inode_check_name(const char *name);
 /* Names starting with DFS_OWN_PREFIX in BACKING's root are dirtyfs's own

@@ -17,12 +17,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../writeback/writeback.h"
 #include "fusefs.h"
 #include "handoff.h"
+
+/* inode_note_error says it at most this often. */
+#define NOTE_EVERY_NS (60 * NSEC_PER_SEC)
 
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct dfs_inode *table; /* uthash head; table_lock */
@@ -205,6 +210,25 @@ fuse_ino_t inode_nodeid(const struct dfs_inode *inode)
 	return (fuse_ino_t)(uintptr_t)inode;
 }
 
+void inode_note_error(int err)
+{
+	static uint64_t said_ns; /* when last said; atomic */
+	uint64_t now = now_ns(),
+		 last = __atomic_load_n(&said_ns, __ATOMIC_RELAXED);
+	struct rlimit rl;
+
+	if (err != -EMFILE || (last && now - last < NOTE_EVERY_NS) ||
+	    !__atomic_compare_exchange_n(&said_ns, &last, now, false,
+					 __ATOMIC_RELAXED, __ATOMIC_RELAXED) ||
+	    getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	dfs_log(LOG_WARNING,
+		"out of descriptors for lookups and opens (the limit on open "
+		"files is %llu; writeback keeps the last %u): they fail with "
+		"EMFILE until the kernel forgets files or directories",
+		(unsigned long long)rl.rlim_cur, writeback_reserve_size());
+}
+
 int inode_check_name(const char *name)
 {
 	/* "." and ".." would resolve to the parent or above it, and a name
@@ -359,6 +383,11 @@ static int inode_find_or_add(int fd, const struct stat *st,
 		close(fd);
 		if (!inode->nlookup)
 			inode->refcount++;
+	} else if (writeback_fd_reserved(fd)) {
+		/* A new inode keeps fd: not one of writeback's. */
+		pthread_mutex_unlock(&table_lock);
+		close(fd);
+		return -EMFILE;
 	} else {
 		inode = inode_alloc(fd, st);
 		if (!inode) {
@@ -397,16 +426,21 @@ int inode_lookup(struct dfs_inode *parent, const char *name,
 	if (err)
 		return err;
 	fd = openat(parent->path_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		err = -errno;
+		inode_note_error(err);
+		return err;
+	}
 	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
 	err = inode_find_or_add(fd, &st, out);
-	if (err)
+	if (err) {
+		inode_note_error(err);
 		return err;
+	}
 	/* nlookup +1 above: the caller replies with e or forgets it. */
 	fill_entry(*out, &st, e);
 	return 0;

@@ -580,6 +580,7 @@ int main(int argc, char *argv[])
 		/* The caller's umask, not ours, applies (namei.c). */
 		umask(0);
 		raise_nofile();
+		writeback_reserve_fds();
 		preload_unwinder();
 		protect_daemon();
 		status = run(&cmd, &opts);

@@ -418,6 +418,7 @@ static unsigned int try_pass(struct address_space *mapping,
 		.run_max_pages = run_max_pages(),
 		.ignore_backoff = stopping(),
 		.give_up = stopping() && !fl.inflight,
+		.others_in_flight = fl.inflight > 0,
 	};
 	struct list_head batch;
 	bool unlisted;
@@ -436,7 +437,7 @@ static unsigned int try_pass(struct address_space *mapping,
 				    &batch);
 		if (ret > 0)
 			nr = (unsigned int)ret;
-		else if (ret < 0)
+		else if (ret < 0 && ret != -EAGAIN)
 			note_open_error(-ret,
 					lim.give_up && !mapping->nr_dirty);
 	}

@@ -39,6 +39,7 @@ struct wb_pass_limits {
 	unsigned int run_max_pages; /* smaller under writeback_bw */
 	bool ignore_backoff; /* unmount: retry at once */
 	bool give_up; /* unmount, nothing in flight: see wb_open_fds */
+	bool others_in_flight; /* other mappings' writes: see wb_open_fds */
 };
 
 /*
@@ -46,7 +47,9 @@ struct wb_pass_limits {
  * mark them under writeback, fill ios from the free list and move them to
  * batch. Returns the number of ios, or -errno if BACKING's file could not be
  * opened for writing (then none; with lim->give_up, the dirty data may have
- * been dropped: see wb_open_fds). Sets in_pass when it returns > 0.
+ * been dropped: see wb_open_fds), -EAGAIN if only for want of descriptors
+ * that writes in flight hold (nothing recorded: try again once they end).
+ * Sets in_pass when it returns > 0.
  */
 int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 		  const struct wb_pass_limits *lim, struct list_head *free_ios,

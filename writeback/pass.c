@@ -169,10 +169,17 @@ static void wb_record_error(struct address_space *mapping, int err);
  * one try a flusher loop, is not a descriptor another mapping is about to
  * free: the dirty data is given up, as a final write's failure gives up its
  * pages, for it can be kept nowhere.
+ *
+ * Out of descriptors (EMFILE, ENFILE) while other mappings' writes are in
+ * flight, the reserve (writeback.h) is in writeback's own use: their
+ * descriptors close as they end, so this is no error but a wait (-EAGAIN,
+ * nothing recorded), and a sync of more files than the reserve holds at
+ * once is written in turns instead of failing.
  */
 #define WB_GIVE_UP_FAILURES 50 /* about a second */
 
-static int wb_open_fds(struct address_space *mapping, bool give_up)
+static int wb_open_fds(struct address_space *mapping,
+		       const struct wb_pass_limits *lim)
 {
 	int err = mapping_open_writable(mapping,
 					mapping->a_ops->path_fd(mapping));
@@ -181,6 +188,8 @@ static int wb_open_fds(struct address_space *mapping, bool give_up)
 
 	if (!err)
 		return 0;
+	if ((err == -EMFILE || err == -ENFILE) && lim->others_in_flight)
+		return -EAGAIN;
 	wb_record_error(mapping, -err);
 	while ((page = pagetree_next_tagged(&mapping->pages, &index,
 					    PAGETREE_TAG_TOWRITE))) {
@@ -190,7 +199,7 @@ static int wb_open_fds(struct address_space *mapping, bool give_up)
 		mapping->nr_towrite--;
 		index++;
 	}
-	if (give_up && mapping->wb_failures >= WB_GIVE_UP_FAILURES) {
+	if (lim->give_up && mapping->wb_failures >= WB_GIVE_UP_FAILURES) {
 		syslog(LOG_ERR,
 		       "giving up %llu dirty bytes: the backing file cannot be "
 		       "opened: %s",
@@ -240,7 +249,7 @@ int wb_pass_build(struct address_space *mapping, enum wb_reason reason,
 	    (mapping->sync_wanted > mapping->sync_done ||
 	     (!lim->ignore_backoff && mapping->retry_after_ns > now_ns())))
 		return 0;
-	err = wb_open_fds(mapping, lim->give_up);
+	err = wb_open_fds(mapping, lim);
 	if (err)
 		return err;
 	while (nr < room && !list_empty(free_ios)) {

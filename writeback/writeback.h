@@ -9,6 +9,7 @@
 #ifndef DIRTYFS_WRITEBACK_H
 #define DIRTYFS_WRITEBACK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../cache/cache.h"
@@ -21,6 +22,30 @@ struct writeback_config {
 	uint64_t interval_ns; /* how often to look for expired data */
 	uint64_t bw_bytes_per_s; /* cap on writeback rate; 0: unlimited */
 };
+
+/*
+ * THE DESCRIPTOR RESERVE
+ * Every inode the kernel has looked up holds a descriptor (and keeps it as
+ * long as the kernel's dentry cache keeps the name), while writeback opens
+ * a closed dirty file's data descriptors for each pass: lookups must not
+ * take them all, or sync and writeback of data already accepted would fail
+ * for want of one. The kernel gives the lowest free number, so the last
+ * descriptors below the limit on open files (an eighth of it, at most 128)
+ * are kept for writeback by their numbers: a descriptor that a lookup, a
+ * create or an open would keep for the kernel (an inode's O_PATH one, an
+ * open file's data ones, an open directory's) and that got a reserved
+ * number is closed at once, and the call fails with EMFILE. Descriptors
+ * used for the length of one call may take reserved numbers for that long:
+ * writeback waits for descriptors while its own writes are in flight
+ * (pass.c).
+ */
+/* Size the reserve from the limit on open files (RLIMIT_NOFILE), before
+ * any other thread runs. Returns how many descriptors it keeps. */
+unsigned int writeback_reserve_fds(void);
+/* How many descriptors it keeps. */
+unsigned int writeback_reserve_size(void);
+/* Whether descriptor fd lies in the reserve. */
+bool writeback_fd_reserved(int fd);
 
 /* Start the flusher thread. 0 or -errno. */
 int writeback_start(const struct writeback_config *cfg);

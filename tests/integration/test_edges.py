@@ -181,6 +181,25 @@ def _fill_descriptors_with_lookups(m, name="nobody"):
                  os.O_CREAT | os.O_WRONLY, 0o644)
 
 
+def test_lookups_at_the_descriptor_limit_leave_sync_working(dirtyfs):
+    """One user's lookups take every descriptor a lookup may have: another
+    user's closed dirty files, whose writeback must open their data
+    descriptors again, are still written back by a sync, though there are
+    more of them than writeback's reserve of descriptors holds at once (32
+    of 256: they are written in turns). The daemon says why lookups fail.
+    (The lookups took every descriptor, and the sync failed with EMFILE.)"""
+    m = dirtyfs(["dirty_expire=3600"], nofile=256, errors_expected=True)
+    n = 40
+    for i in range(n):
+        write_file(m.path("tenant%d" % i), data(i, MiB // 4 + i))
+    _fill_descriptors_with_lookups(m)
+    os.setxattr(m.mnt, "trusted.dirtyfs.sync", b"/")
+    for i in range(n):
+        assert read_file(m.backing_path("tenant%d" % i)) == \
+            data(i, MiB // 4 + i)
+    assert "out of descriptors for lookups and opens" in m.log_text()
+
+
 def test_lookups_at_the_descriptor_limit_lose_nothing_at_unmount(dirtyfs):
     """As above, and then the unmount: the data of closed dirty files, one
     closed before the lookups and one written and closed between them (its
