@@ -237,6 +237,11 @@ static int backing_read(struct address_space *mapping, char *buf, size_t len,
 		if (n == 0)
 			break;
 		done += (size_t)n;
+		/* A short read ends at BACKING's end of file, which our own
+		 * writeback may be moving: the rest, unaligned now, goes
+		 * through the buffered descriptor (O_DIRECT refuses it with
+		 * EINVAL below the new end). */
+		fd = mapping->fd;
 	}
 	memset(buf + done, 0, len - done);
 	return 0;

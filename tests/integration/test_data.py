@@ -3,6 +3,7 @@ what BACKING holds once the data is written back."""
 import errno
 import mmap
 import os
+import threading
 import time
 
 import pytest
@@ -422,3 +423,32 @@ def test_size_survives_lookup_of_a_fresh_name(held):
     assert os.stat(held.path("b")).st_size == 3 * MiB
     assert sorted(e.stat().st_size for e in os.scandir(held.mnt)) == \
         [3 * MiB, 3 * MiB]
+
+
+def test_read_at_backings_end_while_writeback_extends_it(dirtyfs, tmp_path):
+    """An aligned read is served from BACKING through O_DIRECT; one that
+    comes back short at BACKING's unaligned end of file was finished with
+    an unaligned O_DIRECT read, which the kernel refuses (EINVAL) once our
+    own writeback has moved that end past it: 9% of these reads failed."""
+    size = MiB - 100
+    write_file(str(tmp_path / "f"), b"x" * size)  # not in the cache
+    m = dirtyfs(backing=str(tmp_path))
+    fd = os.open(m.path("f"), os.O_RDWR)
+    rfd = os.open(m.path("f"), os.O_RDONLY | os.O_DIRECT)
+    buf = mmap.mmap(-1, 128 * 1024)
+    try:
+        for _ in range(500):
+            os.ftruncate(fd, size)
+            os.pwrite(fd, b"z" * 4096, 64 * MiB)
+            t = threading.Thread(target=os.fsync, args=(fd,))
+            t.start()  # its writeback extends BACKING's file
+            try:
+                n = os.preadv(rfd, [buf], MiB - len(buf))
+            finally:
+                t.join()
+            assert n == len(buf)  # zeros from BACKING's old end on
+            assert buf[:n - 100] == b"x" * (n - 100)
+            assert buf[n - 100:n] == bytes(100)
+    finally:
+        os.close(rfd)
+        os.close(fd)
