@@ -702,6 +702,17 @@ def test_held_write_interrupted_by_a_caught_signal_is_eintr_only_if_unwritten(
         assert got == data(3, size)
 
 
+# Fill PATH with SIZE bytes through a shared mapping and leave it to the
+# kernel's writeback (no msync, whose fsync would wait for ours).
+MMAP_NO_SYNC = """import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, int(sys.argv[2]))
+with mmap.mmap(fd, int(sys.argv[2])) as m:
+    m[:] = b"z" * len(m)
+os.close(fd)
+"""
+
+
 @pytest.mark.fault_injection
 def test_a_write_going_into_a_full_cache_holds_up_no_other_reply(
         cg, dirtyfs, tmp_path):
@@ -709,7 +720,9 @@ def test_a_write_going_into_a_full_cache_holds_up_no_other_reply(
     writeback is held (writeback/fault.h); /A's limit goes, and the older
     write must wait for room to go in. The younger, interrupted meanwhile,
     is answered EINTR at once (it waited with the older: one thread put
-    held writes in the cache and answered every held reply)."""
+    held writes in the cache and answered every held reply). /Z writes
+    through a shared mapping: the kernel's writeback of it is never held,
+    where writes would be held at the root's limit (3/4 of the cache)."""
     trace = str(tmp_path / "trace")
     m = dirtyfs(["cache_size=8M", "dirty_expire=3600", "trace=" + trace])
     a, z = cg.make("A"), cg.make("Z")
@@ -725,7 +738,10 @@ def test_a_write_going_into_a_full_cache_holds_up_no_other_reply(
             wait_until(lambda: sum("before_cache" in line for line in
                                    trace_lines(trace, "write_held"))
                        == len(early) - 1, 10, name + " held before the cache")
-        cg.run(z, writer(m.path("z"), 7 * MiB))
+        cg.run(z, [PYTHON, "-c", MMAP_NO_SYNC, m.path("z"),
+                   str(6 * MiB + MiB // 2)])
+        wait_until(lambda: stat(m, z)["dirty"] == 6 * MiB + MiB // 2, 30,
+                   "/Z's mapped pages in the cache, leaving no room for 1M")
         os.removexattr(m.mnt, "trusted.dirtyfs.dirty_limit:" + a.cgpath)
         time.sleep(0.5)  # a2 on its way in, waiting for room
         os.kill(early[2].pid, signal.SIGUSR1)
