@@ -28,6 +28,7 @@
 #include <uthash.h>
 
 #include "../cache/cache.h"
+#include "log.h"
 #include "options.h"
 
 struct inode_key {
@@ -146,12 +147,6 @@ bool transport_kills_suidgid(void);
 /* The max_write that INIT's reply gives the kernel (from dfs_init, before
  * that reply); libfuse's request buffers keep room for DFS_MAX_WRITE. */
 void transport_set_max_write(uint32_t bytes);
-
-/* --- log.c: syslog in the background, stderr ("dirtyfs: ...") otherwise -- */
-void dfs_log(int prio, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-/* Send dfs_log's and libfuse's messages to syslog from now on. */
-void dfs_log_to_syslog(void);
 
 /* --- handlers, one file per group (the fuse_lowlevel_ops table is in
  *     ops.c). Each replies exactly once on every path. --------------------- */

@@ -33,10 +33,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "../cgroup/memcg.h"
+#include "../fusefs/log.h"
 #include "../cgroup/throttle.h"
 #include "internal.h"
 #include "writeback.h"
@@ -271,9 +271,9 @@ static void reap_one(struct io_uring_cqe *cqe)
 	mapping = io->mapping;
 	err = wb_io_complete(io, cqe->res, stopping());
 	if (err) {
-		syslog(LOG_ERR, "writeback of %llu bytes at %llu failed: %s",
-		       (unsigned long long)io->bytes,
-		       (unsigned long long)io->offset, strerror(err));
+		dfs_log(LOG_ERR, "writeback of %llu bytes at %llu failed: %s",
+			(unsigned long long)io->bytes,
+			(unsigned long long)io->offset, strerror(err));
 		fl.last_err = err;
 		if (stopping() && !fl.stop_err)
 			fl.stop_err = err;

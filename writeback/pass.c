@@ -31,10 +31,10 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 #include "../cgroup/memcg.h"
+#include "../fusefs/log.h"
 #include "fault.h"
 #include "internal.h"
 
@@ -200,11 +200,11 @@ static int wb_open_fds(struct address_space *mapping,
 		index++;
 	}
 	if (lim->give_up && mapping->wb_failures >= WB_GIVE_UP_FAILURES) {
-		syslog(LOG_ERR,
-		       "giving up %llu dirty bytes: the backing file cannot be "
-		       "opened: %s",
-		       (unsigned long long)mapping->nr_dirty * PAGE_SIZE,
-		       strerror(-err));
+		dfs_log(LOG_ERR,
+			"giving up %llu dirty bytes: the backing file cannot be "
+			"opened: %s",
+			(unsigned long long)mapping->nr_dirty * PAGE_SIZE,
+			strerror(-err));
 		mapping_drop_dirty(mapping);
 	}
 	return err;
