@@ -398,6 +398,20 @@ static unsigned int bw_budget_ios(void)
 	return ios < WB_PASS_MAX_IOS ? (unsigned int)ios : WB_PASS_MAX_IOS;
 }
 
+/*
+ * Out of writeback_bw tokens: no write can start before bw_wait_ns, so the
+ * work left is deferred. Walks and picks ask before each mapping, so that a
+ * turn with nothing to spend ends at once instead of looking at every
+ * dirty mapping: turns come every few milliseconds at a low rate.
+ */
+static bool bw_spent(void)
+{
+	if (bw_budget_ios())
+		return false;
+	fl.deferred = true;
+	return true;
+}
+
 /* BACKING's file could not be opened to write it back: a failed write, for
  * writers waiting for room (check_stuck) and for the exit status. */
 static void note_open_error(int err, bool gave_up)
@@ -454,7 +468,8 @@ static unsigned int try_pass(struct address_space *mapping,
 }
 
 /* Walk list (sync or dirty) in order, trying a pass on each entry, until the
- * queue is full or want() says there is no more need. */
+ * queue is full, writeback_bw allows no more, or want() says there is no
+ * more need. */
 static void walk(struct list_head *list, enum wb_reason reason,
 		 bool (*want)(void))
 {
@@ -469,7 +484,7 @@ static void walk(struct list_head *list, enum wb_reason reason,
 				list_entry(pos, struct address_space, wb_list);
 
 		next = pos->next;
-		if (list_empty(&fl.free_ios) || !want())
+		if (list_empty(&fl.free_ios) || !want() || bw_spent())
 			break;
 		pthread_mutex_unlock(&fl.lock);
 		try_pass(mapping, reason);
@@ -479,11 +494,13 @@ static void walk(struct list_head *list, enum wb_reason reason,
 }
 
 /* Serve cgroups over their background limit, round-robin (memcg.c picks),
- * until a pick cannot be written now (writeback_bw, backoff) or the queue
- * is full. */
+ * until a pick cannot be written now (backoff), writeback_bw allows no
+ * more, or the queue is full. A pick moves the round on, so none is made
+ * without the tokens to write it. */
 static void writeback_over_limit(void)
 {
-	for (unsigned int nr = 1; nr && !list_empty(&fl.free_ios);) {
+	for (unsigned int nr = 1;
+	     nr && !list_empty(&fl.free_ios) && !bw_spent();) {
 		struct address_space *mapping = memcg_next_writeback();
 
 		if (!mapping)

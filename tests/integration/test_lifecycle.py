@@ -143,6 +143,54 @@ def test_writeback_bw_goes_on_while_a_writer_kicks_the_flusher(dirtyfs):
     assert m.unmount() == 0
 
 
+def _flusher_ticks(pid):
+    """CPU time (user and system, in clock ticks) of the daemon's
+    dirtyfs-flush thread so far."""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        task = "/proc/%d/task/%s/" % (pid, tid)
+        with open(task + "comm") as f:
+            if f.read().strip() != "dirtyfs-flush":
+                continue
+        with open(task + "stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    raise AssertionError("no dirtyfs-flush thread in %d" % pid)
+
+
+def test_flusher_cpu_follows_writeback_bw_with_many_small_files(dirtyfs):
+    """15000 dirty 4 KiB files, over the background threshold (half of
+    cache_size), at writeback_bw=1M: the bucket pays for one 4 KiB write
+    every 4 ms, and the flusher turns that often. A turn used to look at
+    every dirty file although it could start one write: half a core to
+    write 1 MB/s. Its CPU must follow what it writes: counted in the same
+    window as the bytes written, under 10 ticks (100 ms at 100 Hz) per MiB,
+    where it took about 45 and now takes about 2."""
+    m = dirtyfs(["cache_size=64M", "dirty_expire=3600", "writeback_bw=1M"])
+    os.mkdir(m.path("d"))
+    for i in range(15000):
+        write_file(m.path("d", str(i)), b"s" * 4096)
+
+    def sample():
+        st = parse_stats(os.getxattr(m.mnt, "trusted.dirtyfs.stat"))
+        return _flusher_ticks(m.proc.pid), st["written"], st["dirty"]
+
+    try:
+        ticks0, written0, _ = sample()
+        time.sleep(4)
+        ticks1, written1, dirty = sample()
+    finally:
+        # Unlinked files' dirty data is dropped: no minute-long unmount.
+        for i in range(15000):
+            os.unlink(m.path("d", str(i)))
+    # Still over the threshold all along: the flusher had the work.
+    assert dirty > 32 * MiB
+    written = written1 - written0
+    assert written >= 256 * 1024
+    print("flusher: %d ticks for %d bytes" % (ticks1 - ticks0, written))
+    assert (ticks1 - ticks0) * MiB < 10 * written, (ticks1 - ticks0, written)
+    assert m.unmount() == 0
+
+
 def test_remount_reads_what_was_written(dirtyfs):
     first = dirtyfs(HOLD)
     content = data(36, 2 * MiB)
