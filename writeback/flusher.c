@@ -13,15 +13,17 @@
  *   dirty  every mapping with dirty or writeback pages, in the order they
  *          became dirty (the kernel's b_dirty); it holds an inode reference.
  *   sync   mappings with a sync round pending (fsync, trusted.dirtyfs.sync,
- *          expiry), served before anything else.
+ *          expiry), served first with the cgroups over their limits.
  * Only the flusher takes mappings off these lists, so a pointer it read
  * under the lock stays valid after it drops the lock to take the mapping's.
  *
- * Each turn: reap completions; start passes for the sync list; then, while
- * dirty data is over the background threshold, a writer waits for room, or
- * we are unmounting, start passes in dirty-list order (oldest first); at each
- * interval tick, mappings dirty for longer than dirty_expire get a sync round
- * with no one waiting. writeback_bw is a token bucket on submitted bytes.
+ * Each turn: reap completions; start passes for the sync list and for the
+ * cgroups over their background limit, which share the bandwidth (see
+ * writeback_urgent); then, while dirty data is over the background
+ * threshold, a writer waits for room, or we are unmounting, start passes in
+ * dirty-list order (oldest first); at each interval tick, mappings dirty for
+ * longer than dirty_expire get a sync round with no one waiting.
+ * writeback_bw is a token bucket on submitted bytes.
  *
  * Completion: pages become clean (or dirty again on error, see pass.c); the
  * mapping's pass ends when its last write completes; a clean mapping leaves
@@ -62,6 +64,8 @@ struct flusher {
 	uint64_t bw_tokens; /* bytes: a pass takes no more than there are */
 	uint64_t bw_last_ns, next_tick_ns;
 	uint64_t bw_wait_ns; /* until the bucket allows a write; 0: now */
+	uint64_t submitted; /* bytes submitted so far */
+	int64_t sync_lead; /* bytes sync rounds got beyond over-limit cgroups */
 	bool deferred; /* work left for want of tokens or backoff */
 	int last_err; /* last failure, cleared by a success */
 	int stop_err; /* first error given up at unmount */
@@ -315,6 +319,7 @@ static void submit_batch(struct list_head *batch)
 				     io->offset);
 		io_uring_sqe_set_data(sqe, io);
 		fl.inflight++;
+		fl.submitted += io->bytes;
 		if (fl.cfg.bw_bytes_per_s)
 			fl.bw_tokens -= io->bytes;
 	}
@@ -515,6 +520,35 @@ static bool always(void)
 	return true;
 }
 
+/*
+ * Sync rounds and the cgroups over their background limit share what
+ * writeback_bw and the queue allow: whichever has been given fewer bytes
+ * goes first this turn and takes what it can, the other gets the rest. At
+ * a low rate a turn affords one write, so they alternate; served always
+ * first, a stream of fsyncs left the cgroups over their limits none, and
+ * their writers held. The lead is kept within one longest write either
+ * way, so that a side that had the flusher to itself keeps the other
+ * waiting one turn at most when it comes back: an fsync then waits behind
+ * one turn's writes of the over-limit cgroups.
+ */
+static void writeback_urgent(void)
+{
+	int64_t slack = (int64_t)run_max_pages() * PAGE_SIZE, lead;
+	bool sync_first = fl.sync_lead <= 0;
+	uint64_t start = fl.submitted, synced, over;
+
+	if (!sync_first)
+		writeback_over_limit();
+	synced = fl.submitted;
+	walk(&fl.sync, WB_REASON_SYNC, always);
+	synced = fl.submitted - synced;
+	if (sync_first)
+		writeback_over_limit();
+	over = fl.submitted - start - synced;
+	lead = fl.sync_lead + (int64_t)synced - (int64_t)over;
+	fl.sync_lead = lead > slack ? slack : lead < -slack ? -slack : lead;
+}
+
 static bool need_background(void)
 {
 	return stopping() || cache_over_background() || cache_under_pressure();
@@ -593,8 +627,7 @@ static void *flusher_main(void *arg)
 		fl.bw_wait_ns = 0;
 		if (now_ns() >= fl.next_tick_ns)
 			expire_tick();
-		walk(&fl.sync, WB_REASON_SYNC, always);
-		writeback_over_limit();
+		writeback_urgent();
 		walk(&fl.dirty, WB_REASON_BACKGROUND, need_background);
 		check_stuck();
 		if (flusher_done())

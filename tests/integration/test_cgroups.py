@@ -840,6 +840,34 @@ def test_shared_inode_is_written_for_an_over_limit_cgroup(
     assert read_file(m.backing_path("shared")) == want
 
 
+def test_fsyncs_of_one_cgroup_leave_bandwidth_to_another_over_its_limit(
+        cg, dirtyfs):
+    """/A writes with an fsync after every MiB (dd oflag=sync), /B writes
+    as fast as it can with a 4M dirty limit, at writeback_bw=8M. Sync
+    rounds were served before the cgroups over their limits and took all
+    the bandwidth: /B got 0.3 MB/s of 8, held all along. They share it
+    now: in one window, each writes back at least a quarter of what the
+    other does (about as much; before, /B a twentieth of /A)."""
+    m = dirtyfs(HOLD + ["writeback_bw=8M"])
+    a, b = cg.make("A"), cg.make("B")
+    set_limit(m, "dirty_limit", b, "4M")
+    procs = [spawn(cg, a, dd(m.path("a"), "1M", 100000) + ["oflag=sync"]),
+             spawn(cg, b, dd(m.path("b"), "1M", 100000))]
+    wait_until(lambda: stat(m, a)["written"]
+               and stat(m, b)["throttle_events"], 20,
+               "/A written back and /B held at its limit")
+    a0, b0 = stat(m, a)["written"], stat(m, b)["written"]
+    time.sleep(5)
+    a1, b1 = stat(m, a)["written"], stat(m, b)["written"]
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.communicate(timeout=20)
+    got_a, got_b = a1 - a0, b1 - b0
+    assert 4 * got_b >= got_a and 4 * got_a >= got_b, (got_a, got_b)
+    assert got_a + got_b >= 4 * MiB, (got_a, got_b)
+
+
 # --- pages dirtied again while under writeback -------------------------------
 
 def hold_writeback(m, cgroup, nbytes):
