@@ -26,6 +26,7 @@ struct memcg {
 	unsigned int nr_children;
 	/* Pages and bytes, this cgroup and its descendants. */
 	uint64_t nr_dirty, nr_writeback;
+	uint64_t nr_own_dirty; /* dirty pages charged to this cgroup itself */
 	uint64_t written_bytes, throttled_usec, throttle_events;
 	/* Limits: its own where set, else the mount's defaults. */
 	bool own_set[2];
@@ -54,6 +55,7 @@ static struct {
 	size_t nr_over; /* on over_set: a choice never counts the list */
 	struct list_head shared; /* mappings owned by CGROUP_SHARED */
 	uint64_t nr_shared;
+	unsigned int nr_dirtying; /* cgroups with dirty pages charged to them */
 } reg = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* The entry of id, or NULL. Lock held: memcg_alloc_id may move by_id. */
@@ -237,6 +239,15 @@ static bool memcg_check_background(struct memcg *m);
 
 static void charge(struct memcg *m, int64_t dirty, int64_t writeback)
 {
+	if (m && dirty) {
+		bool was_dirty = m->nr_own_dirty;
+
+		m->nr_own_dirty += (uint64_t)dirty;
+		if (was_dirty && !m->nr_own_dirty)
+			reg.nr_dirtying--;
+		else if (!was_dirty && m->nr_own_dirty)
+			reg.nr_dirtying++;
+	}
 	for (; m; m = m->parent) {
 		m->nr_dirty += (uint64_t)dirty;
 		m->nr_writeback += (uint64_t)writeback;
@@ -522,20 +533,41 @@ void memcg_refresh_limits(void)
 
 /* --- throttling ---------------------------------------------------------- */
 
+/*
+ * Does the root's limit of kind k bind writer w? While several cgroups have
+ * dirty data, each is bound only past its share of the root's limit, as the
+ * kernel gives each wb a share of the global one: a cgroup with little
+ * dirty data is not held for another's, which may be data that cannot be
+ * written at all. Lock held.
+ */
+static bool root_binds(const struct memcg *w, const struct memcg *root,
+		       enum memcg_limit_kind k)
+{
+	/* w's is about to have some, if it has none yet. */
+	unsigned int n = reg.nr_dirtying + !w->nr_own_dirty;
+
+	return w == root || n < 2 ||
+	       w->nr_dirty * PAGE_SIZE > limit_bytes(root, k) / n;
+}
+
 void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 		   struct memcg_verdict *v)
 {
-	struct memcg *m;
+	struct memcg *w, *m;
 
 	v->pause_usec = 0;
 	v->over = id;
 	pthread_mutex_lock(&reg.lock);
-	for (m = memcg_of(id); m; m = m->parent) {
-		uint64_t pause = pacing_pause_usec(
-			bytes, m->nr_dirty * PAGE_SIZE,
-			limit_bytes(m, MEMCG_BACKGROUND),
-			limit_bytes(m, MEMCG_HARD), ratelimit_bps);
+	w = memcg_of(id);
+	for (m = w; m; m = m->parent) {
+		uint64_t pause;
 
+		if (!m->parent && !root_binds(w, m, MEMCG_BACKGROUND))
+			break;
+		pause = pacing_pause_usec(bytes, m->nr_dirty * PAGE_SIZE,
+					  limit_bytes(m, MEMCG_BACKGROUND),
+					  limit_bytes(m, MEMCG_HARD),
+					  ratelimit_bps);
 		if (pause > v->pause_usec) {
 			v->pause_usec = pause;
 			v->over = m->id;
@@ -546,12 +578,14 @@ void memcg_balance(cgroup_id_t id, uint64_t bytes, uint64_t ratelimit_bps,
 
 bool memcg_over_hard(cgroup_id_t id)
 {
+	struct memcg *w, *m;
 	bool over = false;
-	struct memcg *m;
 
 	pthread_mutex_lock(&reg.lock);
-	for (m = memcg_of(id); m && !over; m = m->parent)
-		over = m->nr_dirty * PAGE_SIZE > limit_bytes(m, MEMCG_HARD);
+	w = memcg_of(id);
+	for (m = w; m && !over; m = m->parent)
+		over = m->nr_dirty * PAGE_SIZE > limit_bytes(m, MEMCG_HARD) &&
+		       (m->parent || root_binds(w, m, MEMCG_HARD));
 	pthread_mutex_unlock(&reg.lock);
 	return over;
 }
