@@ -590,26 +590,31 @@ bool memcg_over_hard(cgroup_id_t id)
 	return over;
 }
 
+/* Take (delta 1) or drop (-1) a reference on id's entry; the entry, or
+ * NULL if it is gone. Lock held. */
+static struct memcg *memcg_ref(cgroup_id_t id, int delta)
+{
+	struct memcg *m = memcg_of(id);
+
+	if (m)
+		m->nr_refs += (unsigned int)delta;
+	return m;
+}
+
 bool memcg_tryget(cgroup_id_t id)
 {
-	struct memcg *m;
+	bool found;
 
 	pthread_mutex_lock(&reg.lock);
-	m = memcg_of(id);
-	if (m)
-		m->nr_refs++;
+	found = memcg_ref(id, 1);
 	pthread_mutex_unlock(&reg.lock);
-	return m;
+	return found;
 }
 
 void memcg_put(cgroup_id_t id)
 {
-	struct memcg *m;
-
 	pthread_mutex_lock(&reg.lock);
-	m = memcg_of(id);
-	if (m)
-		m->nr_refs--;
+	memcg_ref(id, -1);
 	pthread_mutex_unlock(&reg.lock);
 }
 
@@ -618,10 +623,7 @@ void memcg_hold(cgroup_id_t id)
 	struct memcg *m;
 
 	pthread_mutex_lock(&reg.lock);
-	m = memcg_of(id);
-	if (m)
-		m->nr_refs++;
-	for (; m; m = m->parent)
+	for (m = memcg_ref(id, 1); m; m = m->parent)
 		m->throttle_events++;
 	pthread_mutex_unlock(&reg.lock);
 }
@@ -631,10 +633,7 @@ void memcg_account_throttle(cgroup_id_t id, uint64_t usec)
 	struct memcg *m;
 
 	pthread_mutex_lock(&reg.lock);
-	m = memcg_of(id);
-	if (m)
-		m->nr_refs--;
-	for (; m; m = m->parent)
+	for (m = memcg_ref(id, -1); m; m = m->parent)
 		m->throttled_usec += usec;
 	pthread_mutex_unlock(&reg.lock);
 }
