@@ -243,6 +243,9 @@ int mapping_open_backing(struct address_space *mapping, int path_fd, bool write,
 int mapping_open_writable(struct address_space *mapping, int path_fd);
 /* Drop a user; the fds close if the mapping is idle. */
 void mapping_release_backing(struct address_space *mapping);
+/* Close the fds now, whoever uses them (mapping->lock held, or the last
+ * reference): at destroy, and once the kernel is gone (inode_table_shed). */
+void mapping_close_fds(struct address_space *mapping);
 /* Close the fds if nobody needs them (mapping->lock held). */
 void mapping_close_if_idle(struct address_space *mapping);
 

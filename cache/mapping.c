@@ -62,6 +62,16 @@ static void mapping_drop_from(struct address_space *mapping, uint64_t index)
 	}
 }
 
+void mapping_close_fds(struct address_space *mapping)
+{
+	if (mapping->fd >= 0)
+		close(mapping->fd);
+	if (mapping->fd_direct >= 0)
+		close(mapping->fd_direct);
+	mapping->fd = -1;
+	mapping->fd_direct = -1;
+}
+
 void mapping_destroy(struct address_space *mapping)
 {
 	/* No reference is left, but eviction still reaches the clean pages
@@ -70,10 +80,7 @@ void mapping_destroy(struct address_space *mapping)
 	mapping_drop_from(mapping, 0);
 	pthread_mutex_unlock(&mapping->lock);
 	pagetree_destroy(&mapping->pages);
-	if (mapping->fd >= 0)
-		close(mapping->fd);
-	if (mapping->fd_direct >= 0)
-		close(mapping->fd_direct);
+	mapping_close_fds(mapping);
 	pthread_cond_destroy(&mapping->wb_cond);
 	pthread_mutex_destroy(&mapping->lock);
 }
@@ -194,11 +201,7 @@ void mapping_close_if_idle(struct address_space *mapping)
 	if (mapping->fd < 0 || mapping->nr_users || mapping->nr_writeback ||
 	    mapping->in_pass || (mapping->times_set && !mapping->nr_dirty))
 		return;
-	close(mapping->fd);
-	if (mapping->fd_direct >= 0)
-		close(mapping->fd_direct);
-	mapping->fd = -1;
-	mapping->fd_direct = -1;
+	mapping_close_fds(mapping);
 	/* Clean: BACKING has the size; it is read again at the next open. */
 	if (!mapping->nr_dirty)
 		mapping->size_known = false;

@@ -139,14 +139,8 @@ static void inode_shed(struct dfs_inode *inode)
 	if (S_ISREG(inode->type)) {
 		pthread_mutex_lock(&mapping->lock);
 		needed = mapping->on_wb_list;
-		if (!needed && mapping->fd >= 0) {
-			close(mapping->fd);
-			mapping->fd = -1;
-		}
-		if (!needed && mapping->fd_direct >= 0) {
-			close(mapping->fd_direct);
-			mapping->fd_direct = -1;
-		}
+		if (!needed)
+			mapping_close_fds(mapping);
 	}
 	if (!needed) {
 		close(inode->path_fd);
