@@ -134,6 +134,18 @@ def parse_stats(raw):
     return stats
 
 
+def proc_status_bytes(pid, key, default=None):
+    """A size from /proc/PID/status (key "VmRSS", "VmHWM", ...), in bytes;
+    default where the key is missing (a zombie has none), else fail."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    if default is None:
+        raise AssertionError("no %s for %d" % (key, pid))
+    return default
+
+
 def expect_errno(err, fn, *args):
     """fn(*args) must raise OSError with errno err."""
     try:

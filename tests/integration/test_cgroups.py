@@ -24,8 +24,8 @@ import pytest
 from cgroups import (CgroupSet, as_nobody_in, percent_of, physical_memory,
                      unified_root, v1_memory_root)
 from conftest import REPO, require
-from helpers import (MiB, data, expect_errno, parse_stats, read_file,
-                     write_file)
+from helpers import (MiB, data, expect_errno, parse_stats, proc_status_bytes,
+                     read_file, write_file)
 
 PYTHON = "/usr/bin/python3"
 WRITER = os.path.join(REPO, "tests", "cgroup_writer.py")
@@ -513,15 +513,6 @@ def test_held_writers_do_not_stall_other_cgroups(cg, dirtyfs):
         p.communicate(timeout=20)
 
 
-def _peak_rss(pid):
-    """The process's peak resident set (VmHWM), in bytes."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM for %d" % pid)
-
-
 @pytest.mark.optimised  # ASan's quarantine and shadow memory grow too
 def test_writes_held_before_the_cache_keep_a_bounded_copy(cg, dirtyfs):
     """48 writers of a cgroup over its limit on a 16M cache: the data of
@@ -536,11 +527,11 @@ def test_writes_held_before_the_cache_keep_a_bounded_copy(cg, dirtyfs):
     h = cg.make("H")
     set_limit(m, "dirty_limit", h, "1M")
     cg.run(h, dd(m.path("warm"), "1M", 16))  # the cache's pages, once
-    base = _peak_rss(m.proc.pid)
+    base = proc_status_bytes(m.proc.pid, "VmHWM")
     procs = [spawn(cg, h, dd(m.path("h%d" % i), "1M", 8)) for i in range(48)]
     watch(m, h, procs)
     check_done(procs)
-    grown = _peak_rss(m.proc.pid) - base
+    grown = proc_status_bytes(m.proc.pid, "VmHWM") - base
     assert stat(m, h)["throttle_events"] >= 48
     # The budget (4 MiB) and the request buffers of workers started on the
     # way (about 1 MiB each): 12 MiB here, 54 MiB with a copy per write.

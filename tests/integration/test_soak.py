@@ -18,6 +18,7 @@ import pytest
 
 from cgroups import CgroupSet, v1_memory_root
 from conftest import REPO, require
+from helpers import proc_status_bytes
 
 WORKER = os.path.join(REPO, "tests", "soak_worker.py")
 SECONDS = float(os.environ.get("SOAK_SECONDS", "15"))
@@ -37,14 +38,6 @@ def daemon_pid(m):
     return m.proc.pid
 
 
-def vm_rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
 def open_fds(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
 
@@ -58,7 +51,7 @@ class RssSampler(threading.Thread):
 
     def run(self):
         while not self.done.wait(0.2):
-            self.peak = max(self.peak, vm_rss(self.pid))
+            self.peak = max(self.peak, proc_status_bytes(self.pid, "VmRSS", 0))
 
 
 def sha256_file(path):
