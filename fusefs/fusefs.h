@@ -99,6 +99,13 @@ int inode_check_existing(const struct dfs_inode *dir, const char *name);
 /* inode_check_name, and -EPERM for one of dirtyfs's own names: for names
  * made in dir. */
 int inode_check_new(const struct dfs_inode *dir, const char *name);
+/* 0, or -EMFILE (-errno) when fewer than n descriptors (at most
+ * INODE_MAX_NEW_FDS) are free outside writeback's reserve: a call that
+ * makes a name checks before making it, so that at the limit it fails as
+ * open(2) does, with nothing made. Other threads can take descriptors in
+ * between; a later refusal still fails the call, leaving the name. */
+#define INODE_MAX_NEW_FDS 3
+int inode_check_descriptors(unsigned int n);
 void inode_forget(struct dfs_inode *inode, uint64_t nlookup);
 /* A file description of inode was closed: file_discard_if_unlinked once
  * the kernel has forgotten the inode too (else its forget does: an O_PATH

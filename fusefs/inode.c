@@ -253,6 +253,29 @@ int inode_check_new(const struct dfs_inode *dir, const char *name)
 	return !err && is_own_name(dir, name) ? -EPERM : err;
 }
 
+int inode_check_descriptors(unsigned int n)
+{
+	int fds[INODE_MAX_NEW_FDS];
+	unsigned int i, got = 0;
+	int err = 0;
+
+	while (got < n && got < INODE_MAX_NEW_FDS && !err) {
+		int fd = fcntl(root->path_fd, F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0) {
+			err = -errno;
+			break;
+		}
+		fds[got++] = fd;
+		if (writeback_fd_reserved(fd))
+			err = -EMFILE;
+	}
+	for (i = 0; i < got; i++)
+		close(fds[i]);
+	inode_note_error(err);
+	return err;
+}
+
 /* Drop one reference; table_lock held. True if the caller must free it. */
 static bool inode_put_locked(struct dfs_inode *inode)
 {

@@ -95,6 +95,9 @@ static int make_node(fuse_req_t req, struct dfs_inode *dir, const char *name,
 	int res, err = inode_check_new(dir, name);
 
 	mode = create_mode(req, dir, mode);
+	/* The new node's inode keeps a descriptor. */
+	if (!err)
+		err = inode_check_descriptors(1);
 	if (!err)
 		err = creds_enter(req, &saved);
 	if (err)
@@ -277,6 +280,9 @@ static int create_backing(fuse_req_t req, struct dfs_inode *dir,
 	if ((flags & O_TRUNC) && (flags & O_ACCMODE) == O_RDONLY)
 		oflags = (oflags & ~O_ACCMODE) | O_RDWR;
 	mode = create_mode(req, dir, mode);
+	/* Its inode and its open file (file_attach) keep three. */
+	if (!err)
+		err = inode_check_descriptors(INODE_MAX_NEW_FDS);
 	if (!err)
 		err = creds_enter(req, &saved);
 	if (err)

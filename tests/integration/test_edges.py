@@ -223,6 +223,25 @@ def test_lookups_at_the_descriptor_limit_lose_nothing_at_unmount(dirtyfs):
     assert read_file(m.backing_path("later")) == later
     assert not re.search(r"lost|giving up", m.log_text())
 
+
+def test_names_refused_at_the_descriptor_limit_are_not_made(dirtyfs):
+    """At the limit a create, mkdir, mknod or symlink fails with EMFILE as
+    on a local filesystem, where open(2) takes its descriptor first: the
+    name is not made in BACKING either. (Each was made, then refused when
+    its inode's descriptor fell in writeback's reserve.)"""
+    m = dirtyfs(nofile=256, errors_expected=True)
+    _fill_descriptors_with_lookups(m)
+    made = [
+        lambda p: os.close(os.open(p, os.O_CREAT | os.O_WRONLY, 0o644)),
+        os.mkdir,
+        os.mkfifo,
+        lambda p: os.symlink("target", p),
+    ]
+    for i, make in enumerate(made):
+        expect_errno(errno.EMFILE, make, m.path("new%d" % i))
+        assert not os.path.lexists(m.backing_path("new%d" % i))
+    assert m.unmount() == 0
+
 FS_IOC_GETFLAGS = 0x80086601
 FS_IOC_SETFLAGS = 0x40086602
 FS_IMMUTABLE_FL = 0x10
