@@ -423,6 +423,9 @@ bool wb_mapping_settle(struct address_space *mapping)
 	if (mapping->nr_dirty || mapping->nr_writeback ||
 	    mapping->sync_wanted > mapping->sync_done) {
 		wb_ctime_after_pass(mapping);
+		/* Still dirty (a failed write, or more than a pass) between
+		 * passes: the next opens its fds again. */
+		mapping_close_if_idle(mapping);
 		return false;
 	}
 	wb_restore_times(mapping);

@@ -191,6 +191,45 @@ def test_flusher_cpu_follows_writeback_bw_with_many_small_files(dirtyfs):
     assert m.unmount() == 0
 
 
+def _fill(backing):
+    """Fill the tmpfs at backing with a file of its own."""
+    try:
+        with open(os.path.join(backing, "filler"), "wb") as f:
+            f.write(b"\0" * (64 * MiB))
+    except OSError as e:
+        assert e.errno == errno.ENOSPC
+
+
+def test_dirty_files_that_cannot_be_written_hold_one_descriptor(dirtyfs,
+                                                               tmpfs):
+    """500 closed dirty files and BACKING full: each failed write leaves
+    the file dirty, to be tried again after a backoff. Between tries it
+    must hold no more descriptors than any closed dirty file (its inode's
+    one): a sync tries them all, and the daemon's open descriptors grow by
+    less than 50, not by two a file. (They kept their data descriptors until
+    clean: at a full disk, dirty files took the descriptors of lookups and
+    opens, which then failed EMFILE.)"""
+    backing = tmpfs("8M")
+    m = dirtyfs(["cache_size=64M", "dirty_expire=3600"], backing=backing,
+                errors_expected=True, allowed_exit=(0, 1))
+    fds = "/proc/%d/fd" % m.proc.pid
+    for i in range(500):
+        os.close(os.open(m.path(str(i)), os.O_CREAT | os.O_WRONLY))
+    _fill(backing)
+    before = len(os.listdir(fds))
+    try:
+        for i in range(500):
+            write_file(m.path(str(i)), b"s" * 4096)
+        expect_errno(errno.ENOSPC, os.setxattr, m.mnt,
+                     "trusted.dirtyfs.sync", b"/")
+        grown = len(os.listdir(fds)) - before
+    finally:
+        for i in range(500):
+            os.unlink(m.path(str(i)))
+    print("descriptors: %d more" % grown)
+    assert grown < 50, grown
+
+
 def test_remount_reads_what_was_written(dirtyfs):
     first = dirtyfs(HOLD)
     content = data(36, 2 * MiB)
