@@ -206,17 +206,13 @@ fuse_ino_t inode_nodeid(const struct dfs_inode *inode)
 
 void inode_note_error(int err)
 {
-	static uint64_t said_ns; /* when last said; atomic */
-	uint64_t now = now_ns(),
-		 last = __atomic_load_n(&said_ns, __ATOMIC_RELAXED);
+	static struct dfs_ratelimit rs = DFS_RATELIMIT_INIT(NOTE_EVERY_NS, 1);
 	struct rlimit rl;
 
-	if (err != -EMFILE || (last && now - last < NOTE_EVERY_NS) ||
-	    !__atomic_compare_exchange_n(&said_ns, &last, now, false,
-					 __ATOMIC_RELAXED, __ATOMIC_RELAXED) ||
-	    getrlimit(RLIMIT_NOFILE, &rl))
+	if (err != -EMFILE || getrlimit(RLIMIT_NOFILE, &rl))
 		return;
-	dfs_log(LOG_WARNING,
+	dfs_log_ratelimited(
+		&rs, LOG_WARNING,
 		"out of descriptors for lookups and opens (the limit on open "
 		"files is %llu; writeback keeps the last %u): they fail with "
 		"EMFILE until the kernel forgets files or directories",

@@ -13,6 +13,15 @@
 
 static bool use_syslog;
 
+static void log_msg(int prio, const char *msg)
+{
+	if (use_syslog)
+		syslog(prio, "%s", msg);
+	else
+		/* One write per message: workers log concurrently. */
+		fprintf(stderr, "dirtyfs: %s\n", msg);
+}
+
 void dfs_log(int prio, const char *fmt, ...)
 {
 	char msg[1024];
@@ -21,11 +30,54 @@ void dfs_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (use_syslog)
-		syslog(prio, "%s", msg);
+	log_msg(prio, msg);
+}
+
+/* Whether rs lets one more message through now; *missed: how many it left
+ * out since the last one. */
+static bool ratelimit_pass(struct dfs_ratelimit *rs, unsigned int *missed)
+{
+	uint64_t now = now_ns();
+	bool pass;
+
+	pthread_mutex_lock(&rs->lock);
+	*missed = 0;
+	if (!rs->begin_ns || now - rs->begin_ns >= rs->interval_ns) {
+		*missed = rs->missed;
+		rs->begin_ns = now;
+		rs->said = 0;
+		rs->missed = 0;
+	}
+	pass = rs->said < rs->burst;
+	if (pass)
+		rs->said++;
 	else
-		/* One write per message: workers log concurrently. */
-		fprintf(stderr, "dirtyfs: %s\n", msg);
+		rs->missed++;
+	pthread_mutex_unlock(&rs->lock);
+	return pass;
+}
+
+bool dfs_log_ratelimited(struct dfs_ratelimit *rs, int prio, const char *fmt,
+			 ...)
+{
+	char msg[1024];
+	unsigned int missed;
+	va_list ap;
+
+	if (!ratelimit_pass(rs, &missed))
+		return false;
+	if (missed) {
+		char note[64];
+
+		snprintf(note, sizeof(note), "%u similar messages left out",
+			 missed);
+		log_msg(prio, note);
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(prio, msg);
+	return true;
 }
 
 /* libfuse's levels are syslog's priorities. */

@@ -260,6 +260,11 @@ static bool stopping(void)
 	return __atomic_load_n(&fl.stopping, __ATOMIC_RELAXED);
 }
 
+/* Every dirty file fails while BACKING is full: say so ten times in five
+ * seconds, not thousands. */
+static struct dfs_ratelimit failed_rs =
+	DFS_RATELIMIT_INIT(5 * NSEC_PER_SEC, 10);
+
 static void reap_one(struct io_uring_cqe *cqe)
 {
 	struct wb_io *io;
@@ -275,7 +280,9 @@ static void reap_one(struct io_uring_cqe *cqe)
 	mapping = io->mapping;
 	err = wb_io_complete(io, cqe->res, stopping());
 	if (err) {
-		dfs_log(LOG_ERR, "writeback of %llu bytes at %llu failed: %s",
+		dfs_log_ratelimited(
+			&failed_rs, LOG_ERR,
+			"writeback of %llu bytes at %llu failed: %s",
 			(unsigned long long)io->bytes,
 			(unsigned long long)io->offset, strerror(err));
 		fl.last_err = err;

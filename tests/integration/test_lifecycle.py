@@ -208,7 +208,7 @@ def test_dirty_files_that_cannot_be_written_hold_one_descriptor(dirtyfs,
     one): a sync tries them all, and the daemon's open descriptors grow by
     less than 50, not by two a file. (They kept their data descriptors until
     clean: at a full disk, dirty files took the descriptors of lookups and
-    opens, which then failed EMFILE.)"""
+    opens, which then failed EMFILE; and each failure was logged.)"""
     backing = tmpfs("8M")
     m = dirtyfs(["cache_size=64M", "dirty_expire=3600"], backing=backing,
                 errors_expected=True, allowed_exit=(0, 1))
@@ -228,6 +228,9 @@ def test_dirty_files_that_cannot_be_written_hold_one_descriptor(dirtyfs,
             os.unlink(m.path(str(i)))
     print("descriptors: %d more" % grown)
     assert grown < 50, grown
+    # Logged ten in five seconds, not a line each.
+    assert m.unmount() == 0
+    assert m.log_text().count("writeback of") == 10
 
 
 def test_remount_reads_what_was_written(dirtyfs):
