@@ -66,7 +66,13 @@ struct flusher {
 	uint64_t bw_wait_ns; /* until the bucket allows a write; 0: now */
 	uint64_t submitted; /* bytes submitted so far */
 	int64_t sync_lead; /* bytes sync rounds got beyond over-limit cgroups */
-	bool deferred; /* work left for want of tokens or backoff */
+	bool deferred; /* work left for want of tokens, fds or a lock */
+	uint64_t retry_ns; /* first backoff to end, of work left; 0: none */
+	/* The next turn walks the dirty list: not after failed writes alone,
+	 * whose files then wait out a backoff, for then a walk finds nothing
+	 * to do and thousands failing would walk thousands of files each. */
+	bool walk_wanted;
+	uint64_t wake_ns; /* when the flusher's wait times out */
 	int last_err; /* last failure, cleared by a success */
 	int stop_err; /* first error given up at unmount */
 };
@@ -274,6 +280,7 @@ static void reap_one(struct io_uring_cqe *cqe)
 
 	if (cqe->user_data == KICK_TAG) {
 		arm_kick();
+		fl.walk_wanted = true;
 		return;
 	}
 	io = (struct wb_io *)(uintptr_t)cqe->user_data;
@@ -291,6 +298,7 @@ static void reap_one(struct io_uring_cqe *cqe)
 	} else {
 		fl.last_err = 0;
 		cache_set_stuck(0);
+		fl.walk_wanted = true;
 	}
 	list_add_tail(&io->entry, &fl.free_ios);
 	fl.inflight--;
@@ -433,6 +441,42 @@ static void note_open_error(int err, bool gave_up)
 		fl.stop_err = err;
 }
 
+/* Note that mapping waits out a backoff until retry, for flusher_wait. */
+static void defer_until(uint64_t retry)
+{
+	if (!fl.retry_ns || retry < fl.retry_ns)
+		fl.retry_ns = retry;
+}
+
+/* Work on mapping is left for later: for the end of its backoff after a
+ * failure, which may be seconds away, else for a short wait. */
+static void defer(const struct address_space *mapping, enum wb_reason reason,
+		  const struct wb_pass_limits *lim)
+{
+	uint64_t retry = mapping->retry_after_ns;
+
+	if (reason == WB_REASON_SYNC || lim->ignore_backoff ||
+	    retry <= now_ns())
+		fl.deferred = true;
+	else
+		defer_until(retry);
+}
+
+/* Whether a background walk at now passes over mapping, which waits out a
+ * backoff: read without its lock, so that thousands of files failing at a
+ * full BACKING cost a walk a load each. A stale value costs one look too
+ * many, or a turn's delay. */
+static bool walk_skips(const struct address_space *mapping, uint64_t now)
+{
+	uint64_t retry =
+		__atomic_load_n(&mapping->retry_after_ns, __ATOMIC_RELAXED);
+
+	if (retry <= now || stopping())
+		return false;
+	defer_until(retry);
+	return true;
+}
+
 /* Start a pass on mapping if it has something to write and we may. Returns
  * the number of writes submitted. */
 static unsigned int try_pass(struct address_space *mapping,
@@ -470,7 +514,7 @@ static unsigned int try_pass(struct address_space *mapping,
 	/* Data given up leaves a clean mapping to take off the list. */
 	if (!unlisted && !nr && (mapping->nr_dirty || ret < 0) &&
 	    !mapping->in_pass)
-		fl.deferred = true;
+		defer(mapping, reason, &lim);
 	pthread_mutex_unlock(&mapping->lock);
 	if (nr)
 		submit_batch(&batch);
@@ -481,11 +525,12 @@ static unsigned int try_pass(struct address_space *mapping,
 
 /* Walk list (sync or dirty) in order, trying a pass on each entry, until the
  * queue is full, writeback_bw allows no more, or want() says there is no
- * more need. */
+ * more need. A background walk passes over files waiting out a backoff. */
 static void walk(struct list_head *list, enum wb_reason reason,
 		 bool (*want)(void))
 {
 	struct list_head *pos, *next;
+	uint64_t now = now_ns();
 
 	pthread_mutex_lock(&fl.lock);
 	for (pos = list->next; pos != list; pos = next) {
@@ -496,8 +541,14 @@ static void walk(struct list_head *list, enum wb_reason reason,
 				list_entry(pos, struct address_space, wb_list);
 
 		next = pos->next;
-		if (list_empty(&fl.free_ios) || !want() || bw_spent())
+		if (reason == WB_REASON_BACKGROUND && walk_skips(mapping, now))
+			continue;
+		if (!want())
 			break;
+		if (list_empty(&fl.free_ios) || bw_spent()) {
+			fl.walk_wanted = true;
+			break;
+		}
 		pthread_mutex_unlock(&fl.lock);
 		try_pass(mapping, reason);
 		pthread_mutex_lock(&fl.lock);
@@ -610,10 +661,23 @@ static void flusher_wait(void)
 	struct __kernel_timespec ts;
 	struct io_uring_cqe *cqe;
 
+	/* Files waiting out a backoff are looked at again when the first
+	 * ends, a shortest backoff after the last look at the soonest: those
+	 * due within it are retried together, so that thousands failing at a
+	 * full BACKING cost a few looks at the list a backoff, not one each. */
+	if (fl.retry_ns) {
+		uint64_t until = fl.retry_ns > now ? fl.retry_ns - now : 0;
+
+		if (until < WB_BACKOFF_MIN_NS)
+			until = WB_BACKOFF_MIN_NS;
+		if (wait > until)
+			wait = until;
+	}
 	if (fl.deferred && wait > SHORT_WAIT_NS)
 		wait = SHORT_WAIT_NS;
 	if (fl.bw_wait_ns && wait > fl.bw_wait_ns)
 		wait = fl.bw_wait_ns;
+	fl.wake_ns = now + wait;
 	ts.tv_sec = (long long)(wait / NSEC_PER_SEC);
 	ts.tv_nsec = (long long)(wait % NSEC_PER_SEC);
 	io_uring_submit(&fl.ring);
@@ -629,13 +693,22 @@ static void *flusher_main(void *arg)
 	io_uring_submit(&fl.ring);
 	fl.next_tick_ns = now_ns() + fl.cfg.interval_ns;
 	for (;;) {
+		bool walk_now;
+
 		reap();
-		fl.deferred = false;
+		/* A timeout: deferred work, a backoff ended, or the tick. */
+		walk_now = fl.walk_wanted || now_ns() >= fl.wake_ns;
+		fl.walk_wanted = false;
 		fl.bw_wait_ns = 0;
+		if (walk_now) {
+			fl.deferred = false;
+			fl.retry_ns = 0;
+		}
 		if (now_ns() >= fl.next_tick_ns)
 			expire_tick();
 		writeback_urgent();
-		walk(&fl.dirty, WB_REASON_BACKGROUND, need_background);
+		if (walk_now)
+			walk(&fl.dirty, WB_REASON_BACKGROUND, need_background);
 		check_stuck();
 		if (flusher_done())
 			break;

@@ -11,6 +11,10 @@
 
 #define WB_RUN_MAX_PAGES 256U /* 1 MiB in one write */
 #define WB_QUEUE_DEPTH 64U /* writes in flight, all mappings together */
+/* A mapping whose write failed waits this long before the next try,
+ * doubling with each failure in a row up to the most. */
+#define WB_BACKOFF_MIN_NS (100 * 1000 * 1000ULL)
+#define WB_BACKOFF_MAX_NS (5 * 1000 * 1000 * 1000ULL)
 
 /* One write of a run of contiguous pages of one mapping. */
 struct wb_io {

@@ -38,9 +38,6 @@
 #include "fault.h"
 #include "internal.h"
 
-#define WB_BACKOFF_MIN_NS (100 * 1000 * 1000ULL)
-#define WB_BACKOFF_MAX_NS (5 * 1000 * 1000 * 1000ULL)
-
 /*
  * Call fn once per run of pages of io whose writeback is charged to one
  * cgroup (io->cgroup, not page->cgroup, which a writer may have changed
@@ -351,7 +348,9 @@ static void wb_record_error(struct address_space *mapping, int err)
 		mapping->sync_err = err;
 	if (backoff > WB_BACKOFF_MAX_NS)
 		backoff = WB_BACKOFF_MAX_NS;
-	mapping->retry_after_ns = now_ns() + backoff;
+	/* The flusher's walk reads it without the lock (walk_skips). */
+	__atomic_store_n(&mapping->retry_after_ns, now_ns() + backoff,
+			 __ATOMIC_RELAXED);
 	mapping->wb_failures++;
 }
 
