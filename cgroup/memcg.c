@@ -147,25 +147,15 @@ void memcg_exit(void)
 	reg.nr_ids = 0;
 }
 
-/* Track path and, first, its ancestors. Lock not held: it reads cgroupfs
- * for the memory limits of what is new. */
-static int memcg_track(const char *path)
+/* Track path, whose parent is tracked. Lock not held: it reads cgroupfs for
+ * path's memory limit. */
+static int memcg_track_one(const char *path, const char *parent_path)
 {
-	char parent_path[CGPATH_MAX];
 	struct memcg *m, *parent;
 	uint64_t mem = 0;
-	bool known;
-	int ret;
+	bool known = !cg_memory_limit(reg.cfg.hier, path, &mem);
+	int ret = 0;
 
-	ret = cg_path_parent(path, parent_path, sizeof(parent_path));
-	if (ret)
-		return ret == -ENOENT ? 0 : ret; /* "/" is always tracked */
-	pthread_mutex_lock(&reg.lock);
-	parent = memcg_find(parent_path);
-	pthread_mutex_unlock(&reg.lock);
-	if (!parent && (ret = memcg_track(parent_path)))
-		return ret;
-	known = !cg_memory_limit(reg.cfg.hier, path, &mem);
 	pthread_mutex_lock(&reg.lock);
 	m = memcg_find(path);
 	parent = memcg_find(parent_path);
@@ -180,6 +170,52 @@ static int memcg_track(const char *path)
 	if (!m && parent && !memcg_create(path, parent, mem))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&reg.lock);
+	return ret;
+}
+
+/* The length of path's deepest tracked ancestor (or of path itself), a
+ * prefix of it: "/" (1) always is. */
+static size_t tracked_prefix(const char *path, char *buf)
+{
+	size_t len = strlen(path);
+
+	memcpy(buf, path, len + 1);
+	pthread_mutex_lock(&reg.lock);
+	while (len > 1 && !memcg_find(buf)) {
+		char *slash = memrchr(buf, '/', len);
+
+		len = slash == buf ? 1 : (size_t)(slash - buf);
+		buf[len] = '\0';
+	}
+	pthread_mutex_unlock(&reg.lock);
+	return len;
+}
+
+/*
+ * Track path and, first, its ancestors: the ones missing below the deepest
+ * tracked one, from the top down. A loop over prefixes of path, not a
+ * recursion: a tenant may nest cgroups some 2000 deep within CGPATH_MAX,
+ * and a frame of CGPATH_MAX a level overflowed a worker's stack.
+ */
+static int memcg_track(const char *path)
+{
+	char parent[CGPATH_MAX], child[CGPATH_MAX];
+	size_t len = strlen(path), end;
+	int ret = 0;
+
+	if (len >= CGPATH_MAX || path[0] != '/')
+		return -EINVAL;
+	end = tracked_prefix(path, parent);
+	while (!ret && end < len) {
+		const char *next = strchr(path + end + 1, '/');
+		size_t child_len = next ? (size_t)(next - path) : len;
+
+		memcpy(child, path, child_len);
+		child[child_len] = '\0';
+		ret = memcg_track_one(child, parent);
+		memcpy(parent, child, child_len + 1);
+		end = child_len;
+	}
 	return ret;
 }
 

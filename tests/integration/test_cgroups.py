@@ -248,6 +248,24 @@ def test_write_is_charged_to_the_writers_cgroup_with_cgroup_unified(
     assert a.cgpath in tracked(m)
 
 
+def test_a_writer_thousands_of_cgroups_deep_is_charged(cg2, dirtyfs):
+    """A tenant with a delegated subtree can nest cgroups as deep as a
+    CGPATH's 4095 bytes allow, about 2000 levels: its first write tracks
+    each level, which must not take a stack frame of a CGPATH's size per
+    level on a FUSE worker (8 MiB: the daemon crashed)."""
+    m = dirtyfs(HOLD + ["cgroup=unified"])
+    # Made by absolute path: cgroupfs's mount point counts too.
+    depth = (4095 - len(cg2.root + cg2.base + "/cgroup.procs")) // 2
+    deep = cg2.make("/".join(["x"] * depth))
+    assert depth > 2000
+    cg2.run(deep, writer(m.path("f"), MiB))
+    # Its name is too long for an xattr's (255 bytes): it reads its own.
+    own = cg2.run(deep, ["getfattr", "--only-values", "-n",
+                         "user.dirtyfs.stat", m.mnt]).stdout
+    assert parse_stats(own)["dirty"] == MiB
+    assert stat(m, cg2.make(""))["dirty"] == MiB
+
+
 def test_mmap_writes_are_charged_to_the_cgroup_that_opened_the_file(
         cg, dirtyfs):
     """Shared-mapping writes reach dirtyfs from the kernel's writeback, pid
