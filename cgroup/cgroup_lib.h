@@ -146,6 +146,14 @@ int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
  * (initialised on first use); may be called from any thread.
  */
 int cg_memory_limit(enum cg_hierarchy h, const char *cgpath, uint64_t *bytes);
+/*
+ * The same, given parent_bytes, the limit that binds cgpath's parent (for
+ * "/", physical memory): the smaller of that and cgpath's own, one read
+ * where cg_memory_limit reads every ancestor's, for callers that walk a
+ * tree from the top. Errors as cg_memory_limit's.
+ */
+int cg_memory_limit_under(enum cg_hierarchy h, const char *cgpath,
+			  uint64_t parent_bytes, uint64_t *bytes);
 /* The machine's physical memory in bytes. 0 or -EINVAL. */
 int cg_physical_memory(uint64_t *bytes);
 

@@ -152,21 +152,25 @@ void memcg_exit(void)
 static int memcg_track_one(const char *path, const char *parent_path)
 {
 	struct memcg *m, *parent;
-	uint64_t mem = 0;
-	bool known = !cg_memory_limit(reg.cfg.hier, path, &mem);
+	uint64_t parent_mem = 0, mem;
 	int ret = 0;
 
 	pthread_mutex_lock(&reg.lock);
-	m = memcg_find(path);
 	parent = memcg_find(parent_path);
+	if (parent)
+		parent_mem = parent->mem_limit_bytes;
+	pthread_mutex_unlock(&reg.lock);
 	/*
 	 * Not made yet (a limit may name it first) or removed already: its
 	 * writers, once it has some, are bound by the parent's memory limit,
 	 * the nearest limited ancestor's. The refresh reads its own once it
 	 * is made.
 	 */
-	if (!known && parent)
-		mem = parent->mem_limit_bytes;
+	if (cg_memory_limit_under(reg.cfg.hier, path, parent_mem, &mem))
+		mem = parent_mem;
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(path);
+	parent = memcg_find(parent_path);
 	if (!m && parent && !memcg_create(path, parent, mem))
 		ret = -ENOMEM;
 	pthread_mutex_unlock(&reg.lock);
@@ -539,15 +543,51 @@ static char **memcg_paths(size_t *nr)
 	return v;
 }
 
+/* Parents first: a parent's path is a prefix of its child's, so shorter. */
+static int shorter_first(const void *a, const void *b)
+{
+	size_t la = strlen(*(char *const *)a), lb = strlen(*(char *const *)b);
+
+	return la < lb ? -1 : la > lb;
+}
+
+/* The memory limit that binds path's parent (physical memory for "/"),
+ * refreshed already: memcg_refresh_limits goes from the top down. */
+static uint64_t parent_mem_limit(const char *path)
+{
+	struct memcg *m;
+	uint64_t mem = 0;
+	bool top;
+
+	pthread_mutex_lock(&reg.lock);
+	m = memcg_find(path);
+	top = !m || !m->parent;
+	if (!top)
+		mem = m->parent->mem_limit_bytes;
+	pthread_mutex_unlock(&reg.lock);
+	if (top)
+		cg_physical_memory(&mem);
+	return mem;
+}
+
+/*
+ * Read every tracked cgroup's memory limit again, from the top down, each
+ * bound by its parent's: one cgroupfs read a cgroup, where reading each
+ * one's ancestors again cost one a level, quadratic in the nesting depth.
+ */
 void memcg_refresh_limits(void)
 {
 	size_t nr, i;
 	char **paths = memcg_paths(&nr);
 	bool kick = false;
 
+	if (paths)
+		qsort(paths, nr, sizeof(*paths), shorter_first);
 	for (i = 0; i < nr; i++) {
 		uint64_t mem = 0;
-		int ret = cg_memory_limit(reg.cfg.hier, paths[i], &mem);
+		int ret =
+			cg_memory_limit_under(reg.cfg.hier, paths[i],
+					      parent_mem_limit(paths[i]), &mem);
 		struct memcg *m;
 
 		pthread_mutex_lock(&reg.lock);
@@ -837,7 +877,8 @@ bool memcg_exists(const char *cgpath)
 {
 	uint64_t mem;
 
-	return cg_memory_limit(reg.cfg.hier, cgpath, &mem) != -ENOENT;
+	return cg_memory_limit_under(reg.cfg.hier, cgpath, UINT64_MAX, &mem) !=
+	       -ENOENT;
 }
 
 /* --- statistics ---------------------------------------------------------- */

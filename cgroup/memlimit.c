@@ -236,24 +236,47 @@ static int walk_up(enum cg_hierarchy h, const char *mnt, const char *cgpath,
 	return 0;
 }
 
-int cg_memory_limit(enum cg_hierarchy h, const char *cgpath, uint64_t *bytes)
+/* Where cgpath of h is (mnt), and whether h limits memory: 0, or -ENOENT
+ * for a cgroup or hierarchy not there, -EINVAL for a malformed cgpath. */
+static int locate(enum cg_hierarchy h, const char *cgpath, char *mnt,
+		  size_t len, bool *limited)
 {
-	char mnt[PATH_MAX];
-	uint64_t limit;
-	bool limited;
 	int ret;
 
 	if (!cg_path_valid(cgpath, strlen(cgpath)))
 		return -EINVAL;
 	pthread_once(&libcgroup_once, libcgroup_init);
-	ret = hierarchy_mount(h, mnt, sizeof(mnt), &limited);
-	if (!ret)
-		ret = cgroup_exists(mnt, cgpath);
+	ret = hierarchy_mount(h, mnt, len, limited);
+	return ret ? ret : cgroup_exists(mnt, cgpath);
+}
+
+int cg_memory_limit(enum cg_hierarchy h, const char *cgpath, uint64_t *bytes)
+{
+	char mnt[PATH_MAX];
+	uint64_t limit;
+	bool limited;
+	int ret = locate(h, cgpath, mnt, sizeof(mnt), &limited);
+
 	if (!ret)
 		ret = cg_physical_memory(&limit);
 	if (!ret && limited)
 		ret = walk_up(h, mnt, cgpath, &limit);
 	if (!ret)
 		*bytes = limit;
+	return ret;
+}
+
+int cg_memory_limit_under(enum cg_hierarchy h, const char *cgpath,
+			  uint64_t parent_bytes, uint64_t *bytes)
+{
+	char mnt[PATH_MAX];
+	uint64_t own = UINT64_MAX;
+	bool limited;
+	int ret = locate(h, cgpath, mnt, sizeof(mnt), &limited);
+
+	if (!ret && limited)
+		ret = own_limit(h, mnt, cgpath, &own);
+	if (!ret)
+		*bytes = own < parent_bytes ? own : parent_bytes;
 	return ret;
 }

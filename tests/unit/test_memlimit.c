@@ -140,6 +140,28 @@ static void tighter_of_own_and_ancestors(void **state)
 	assert_limit("/low", 50 * MiB);
 }
 
+/* Given its parent's, a cgroup's is the smaller of that and its own. */
+static void under_a_parent_takes_the_smaller(void **state)
+{
+	char cgpath[128];
+	uint64_t got = 0;
+
+	(void)state;
+	snprintf(cgpath, sizeof(cgpath), "%s/low", t.top);
+	assert_int_equal(cg_memory_limit_under(t.h, cgpath, 100 * MiB, &got),
+			 0);
+	assert_true(got == 50 * MiB);
+	assert_int_equal(cg_memory_limit_under(t.h, cgpath, 10 * MiB, &got), 0);
+	assert_true(got == 10 * MiB);
+	snprintf(cgpath, sizeof(cgpath), "%s/free", t.top);
+	assert_int_equal(cg_memory_limit_under(t.h, cgpath, 100 * MiB, &got),
+			 0);
+	assert_true(got == 100 * MiB);
+	snprintf(cgpath, sizeof(cgpath), "%s/absent", t.top);
+	assert_int_equal(cg_memory_limit_under(t.h, cgpath, 100 * MiB, &got),
+			 -ENOENT);
+}
+
 static void unlimited_root_is_physical_memory(void **state)
 {
 	uint64_t got = 0;
@@ -217,6 +239,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(own_limit),
 	cmocka_unit_test(child_resolves_to_parent_limit),
 	cmocka_unit_test(tighter_of_own_and_ancestors),
+	cmocka_unit_test(under_a_parent_takes_the_smaller),
 	cmocka_unit_test(unlimited_root_is_physical_memory),
 	cmocka_unit_test(missing_cgroup_is_enoent),
 	cmocka_unit_test(invalid_cgpath_is_einval),
