@@ -85,6 +85,10 @@ bool cg_path_valid(const char *s, size_t len);
  */
 int cg_path_parent(const char *path, char *out, size_t outlen);
 
+/* Cut the valid CGPATH path to its ancestor max_depth levels below "/"
+ * (depth 0) if it lies deeper: "/a/b/c" at 2 -> "/a/b". Whether it cut. */
+bool cg_path_clamp_depth(char *path, unsigned int max_depth);
+
 /*
  * A pid -> CGPATH cache, so that a write in the steady state costs a hash
  * lookup instead of a /proc read.

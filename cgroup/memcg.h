@@ -77,9 +77,15 @@ void memcg_put(cgroup_id_t id);
 
 int writer_init(enum cg_hierarchy hier);
 void writer_exit(void);
-/* The CGPATH of thread pid's cgroup into buf (CGPATH_MAX). -ESRCH for pid 0
- * or a vanished pid: the caller falls back to the opener's cgroup, else the
- * inode's owner. May read /proc. */
+/*
+ * The CGPATH of thread pid's cgroup into buf (CGPATH_MAX), or of its
+ * ancestor MEMCG_MAX_DEPTH levels down where it lies deeper: a tenant with
+ * a delegated subtree can nest some 2000 levels, and every level tracked
+ * costs each refresh a cgroupfs read as deep. -ESRCH for pid 0 or a
+ * vanished pid: the caller falls back to the opener's cgroup, else the
+ * inode's owner. May read /proc.
+ */
+#define MEMCG_MAX_DEPTH 32
 int writer_cgroup(pid_t pid, char *buf, size_t size);
 
 /* --- accounting (mapping->lock held) ------------------------------------ */

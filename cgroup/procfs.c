@@ -336,6 +336,23 @@ bool cg_path_valid(const char *s, size_t len)
 	return true;
 }
 
+bool cg_path_clamp_depth(char *path, unsigned int max_depth)
+{
+	unsigned int depth = 0;
+	char *p;
+
+	if (!strcmp(path, "/"))
+		return false;
+	for (p = path; (p = strchr(p, '/')); p++) {
+		if (depth++ == max_depth) {
+			/* The root's own '/' stays: "/a" at 0 -> "/". */
+			p[p == path] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
 int cg_path_parent(const char *path, char *out, size_t outlen)
 {
 	size_t len = strlen(path);

@@ -27,7 +27,12 @@ void writer_exit(void)
 
 int writer_cgroup(pid_t pid, char *buf, size_t size)
 {
+	int ret;
+
 	if (pid <= 0)
 		return -ESRCH;
-	return cg_pid_cache_lookup(&writers, pid, now_ns(), buf, size);
+	ret = cg_pid_cache_lookup(&writers, pid, now_ns(), buf, size);
+	if (!ret)
+		cg_path_clamp_depth(buf, MEMCG_MAX_DEPTH);
+	return ret;
 }

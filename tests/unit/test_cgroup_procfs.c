@@ -281,6 +281,21 @@ static void path_valid_cases(void **state)
 	free(big);
 }
 
+static void clamp_depth_cases(void **state)
+{
+	char a[16] = "/a/b/c", b[16] = "/a/b", c[16] = "/", d[16] = "/a/b";
+
+	(void)state;
+	assert_true(cg_path_clamp_depth(a, 2));
+	assert_string_equal(a, "/a/b");
+	assert_false(cg_path_clamp_depth(b, 2));
+	assert_string_equal(b, "/a/b");
+	assert_false(cg_path_clamp_depth(c, 0));
+	assert_string_equal(c, "/");
+	assert_true(cg_path_clamp_depth(d, 0));
+	assert_string_equal(d, "/");
+}
+
 static void path_parent_cases(void **state)
 {
 	char out[16], walk[16] = "/a/bb/c";
@@ -669,6 +684,7 @@ int main(void)
 		cmocka_unit_test(read_gone_pid_is_esrch),
 		cmocka_unit_test(path_valid_cases),
 		cmocka_unit_test(path_parent_cases),
+		cmocka_unit_test(clamp_depth_cases),
 		cmocka_unit_test_setup_teardown(choose_on_hybrid_host,
 						tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(choose_on_pure_v2_host,
