@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "../cache/cache.h"
@@ -84,12 +85,22 @@ static void on_interrupt(fuse_req_t req, void *data)
 	pthread_mutex_unlock(&th.lock);
 }
 
+/* h's CGPATH for the trace, while h holds its entry (memcg_hold). */
+static const char *held_path(const struct held_write *h, char *buf, size_t size)
+{
+	if (memcg_path(h->id, buf, size))
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 /* Park h; the reply comes from the throttle thread. */
 static void park(struct held_write *h)
 {
+	char path[CGPATH_MAX];
+
 	memcg_hold(h->id);
-	trace_event("write_held cgroup_id=%u bytes=%zu pause_usec=%lld%s",
-		    h->id, h->bytes,
+	trace_event("write_held cgroup=%s bytes=%zu pause_usec=%lld%s",
+		    held_path(h, path, sizeof(path)), h->bytes,
 		    h->hard ? -1LL :
 			      (long long)(h->until_ns - h->since_ns) / 1000,
 		    h->early ? " before_cache" : "");
@@ -173,14 +184,16 @@ static void reply(struct held_write *h, bool stopping)
 static void release(struct held_write *h, bool stopping)
 {
 	uint64_t usec = (now_ns() - h->since_ns) / 1000;
+	char path[CGPATH_MAX];
 
 	/* Waits for a running interrupt callback, which still uses h. */
 	fuse_req_interrupt_func(h->req, NULL, NULL);
 	reply(h, stopping);
-	memcg_account_throttle(h->id, usec);
-	trace_event("write_released cgroup_id=%u held_usec=%llu%s", h->id,
-		    (unsigned long long)usec,
+	/* Before the account drops the entry memcg_hold took. */
+	trace_event("write_released cgroup=%s held_usec=%llu%s",
+		    held_path(h, path, sizeof(path)), (unsigned long long)usec,
 		    h->interrupted ? " interrupted" : "");
+	memcg_account_throttle(h->id, usec);
 	free(h);
 }
 

@@ -1362,7 +1362,10 @@ def test_trace_records_a_throttled_run(cg, dirtyfs, tmp_path):
                for line in trace_lines(trace, "inode_dirtied"))
     assert any("cgroup=%s" % t.cgpath in line.split()
                for line in trace_lines(trace, "cgroup_over_background"))
-    assert len(trace_lines(trace, "write_held")) == events
-    assert len(trace_lines(trace, "write_released")) == events
+    # Held and released writes name their cgroup as the others do.
+    for event in ("write_held", "write_released"):
+        lines = trace_lines(trace, event)
+        assert len(lines) == events
+        assert all("cgroup=%s" % t.cgpath in line.split() for line in lines)
     assert all(re.search(r" held_usec=\d+", line)
                for line in trace_lines(trace, "write_released"))
