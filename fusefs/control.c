@@ -164,15 +164,19 @@ static char *store_read(int *err)
 	if (fd < 0)
 		return NULL;
 	buf = fstat(fd, &st) ? NULL : malloc((size_t)st.st_size + 1);
+	*err = buf ? 0 : -errno;
 	while (buf && len < (size_t)st.st_size) {
 		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
 
-		if (n <= 0)
+		/* Shorter than fstat said (changed meanwhile): EIO, not a
+		 * stale errno. */
+		if (n <= 0) {
+			*err = n < 0 ? -errno : -EIO;
 			break;
+		}
 		len += (size_t)n;
 	}
 	if (!buf || len < (size_t)st.st_size) {
-		*err = errno ? -errno : -EIO;
 		free(buf);
 		buf = NULL;
 	} else {
