@@ -161,7 +161,6 @@ int file_attach(fuse_req_t req, struct dfs_inode *inode,
 	inode_ref(inode); /* dropped in dfs_release */
 	__atomic_add_fetch(&inode->nr_open, 1, __ATOMIC_RELAXED);
 	f->inode = inode;
-	f->open_flags = fi->flags;
 	f->opener_cgroup = caller_cgroup_path(req);
 	pthread_mutex_lock(&mapping->lock);
 	f->err_seen = mapping->err_seq;

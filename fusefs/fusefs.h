@@ -52,7 +52,6 @@ struct dfs_file {
 	struct list_head open_list; /* all open files (file.c) */
 	struct dfs_inode *inode; /* holds a reference */
 	uint32_t err_seen; /* mapping.err_seq when last reported */
-	int open_flags;
 	char *opener_cgroup; /* CGPATH of the opener, or NULL if unknown */
 };
 
