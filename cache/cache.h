@@ -8,7 +8,8 @@
  * the kernel sends FUSE writes and reads in page-aligned pieces, so aligned
  * writes never need a read-modify-write, a 4 KiB random write dirties exactly
  * one page, and O_DIRECT writeback needs page-aligned buffers anyway. Each
- * page costs a 48-byte struct page plus one tree slot (about 1.4%).
+ * page costs a 40-byte struct page plus its slot in the page tree (about
+ * 1.4% in all).
  *
  * Reads of data that is not in this cache go straight to BACKING and are not
  * inserted: the kernel's page cache of the FUSE mount already keeps what was

@@ -390,6 +390,8 @@ static void wb_ctime_after_pass(struct address_space *mapping)
 		mapping_backing_ctime(mapping, &mapping->wb_ctime);
 }
 
+static struct dfs_ratelimit times_rs = DFS_RATELIMIT_INIT(5 * NSEC_PER_SEC, 10);
+
 /* Give BACKING the mtime the writes had, not the time of writeback. */
 static void wb_restore_times(struct address_space *mapping)
 {
@@ -400,7 +402,12 @@ static void wb_restore_times(struct address_space *mapping)
 	/* The writes' ctime is the one to show once BACKING's is ours. */
 	if (ts_before(&mapping->shown_ctime, &mapping->ctime))
 		mapping->shown_ctime = mapping->ctime;
-	futimens(mapping->fd, ts);
+	/* The data is in BACKING; only its mtime is the writeback's. */
+	if (futimens(mapping->fd, ts))
+		dfs_log_ratelimited(&times_rs, LOG_WARNING,
+				    "cannot restore a file's mtime after "
+				    "writeback: %s",
+				    strerror(errno));
 	mapping->times_set = false;
 }
 
