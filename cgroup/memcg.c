@@ -687,6 +687,18 @@ bool memcg_tryget(cgroup_id_t id)
 	return found;
 }
 
+cgroup_id_t memcg_tryget_owner(const struct address_space *mapping)
+{
+	cgroup_id_t id;
+
+	pthread_mutex_lock(&reg.lock);
+	id = mapping->owner;
+	if (id == CGROUP_SHARED || !memcg_ref(id, 1))
+		id = CGROUP_NONE;
+	pthread_mutex_unlock(&reg.lock);
+	return id;
+}
+
 void memcg_put(cgroup_id_t id)
 {
 	pthread_mutex_lock(&reg.lock);

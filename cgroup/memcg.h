@@ -71,6 +71,10 @@ int memcg_id_get(const char *cgpath, cgroup_id_t *id);
 /* The same for an id already known (an inode's owner): false if its entry
  * is gone. */
 bool memcg_tryget(cgroup_id_t id);
+/* The same for mapping's owner, read under the lock that keeps its id from
+ * being freed and handed to another cgroup meanwhile: the owner's id, or
+ * CGROUP_NONE (no reference) for a shared or unowned mapping. */
+cgroup_id_t memcg_tryget_owner(const struct address_space *mapping);
 void memcg_put(cgroup_id_t id);
 
 /* --- writer.c: who wrote ------------------------------------------------ */

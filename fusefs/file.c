@@ -128,8 +128,8 @@ static cgroup_id_t write_cgroup(fuse_req_t req, struct dfs_file *f)
 		return id;
 	if (f->opener_cgroup && !memcg_id_get(f->opener_cgroup, &id))
 		return id;
-	id = __atomic_load_n(&f->inode->mapping.owner, __ATOMIC_RELAXED);
-	if (id != CGROUP_SHARED && id != CGROUP_NONE && memcg_tryget(id))
+	id = memcg_tryget_owner(&f->inode->mapping);
+	if (id != CGROUP_NONE)
 		return id;
 	memcg_tryget(CGROUP_ROOT); /* never freed */
 	return CGROUP_ROOT;
