@@ -30,7 +30,9 @@
  *   struct address_space.lock  (one per inode; protects the mapping's pages,
  *                               size, times, counters and writeback state)
  *     -> writeback list lock   (writeback/flusher.c)
- *       -> page pool lock      (cache/page.c; pool, LRU, global counters)
+ *       -> memcg_lock          (cgroup/memcg.h)
+ *         -> page pool lock    (cache/page.c; pool, LRU, global counters)
+ * The inode table lock (fusefs/fusefs.h) is innermost of all.
  * Eviction runs under the pool lock and so may only trylock a mapping.
  */
 #ifndef DIRTYFS_CACHE_H

@@ -20,8 +20,9 @@
  * LOCKING: one mutex, memcg_lock, protects every struct memcg, the id table,
  * the inode lists and the over-background set. Lock order:
  *   address_space.lock -> writeback list lock -> memcg_lock -> page pool lock
- * Nothing here sleeps with memcg_lock held, except the limit refresh, which
- * reads cgroupfs without it.
+ * Nothing here reads cgroupfs with memcg_lock held (the limit refresh and
+ * the tracking of a new cgroup drop it to read); with trace= on, the trace
+ * writes its lines under it (trace.c), a diagnostic's cost.
  *
  * An entry lives while it has charged pages, owned inodes, held writes, a
  * limit of its own or statistics, and its cgroup exists; a cgroup removed

@@ -14,8 +14,10 @@
  * and its mapping destroyed, when the last reference goes.
  *
  * LOCK ORDER
- *   inode table lock (inode.c)  -- never held while taking a mapping lock
  *   struct address_space.lock   (cache/cache.h, and what follows it there)
+ *   inode table lock (inode.c)  -- innermost: a reference (a_ops ihold) is
+ *                                  taken under the writeback list lock and
+ *                                  memcg_lock; no lock is taken under it
  */
 #ifndef DIRTYFS_FUSEFS_H
 #define DIRTYFS_FUSEFS_H
