@@ -97,11 +97,15 @@ bool cg_path_clamp_depth(char *path, unsigned int max_depth);
  * tells nobody when a task moves (v2's cgroup.events reports only whether a
  * cgroup is populated), so the only way to see a move is to read /proc
  * again, and the ttl bounds how long a moved writer is charged to its old
- * cgroup. Pid reuse costs no more: the kernel hands out pids in order, so a
- * pid (or tid) comes back only after pid_max (32768 to 4194304) others have
- * been created, normally far longer than a ttl of about a second; and even
- * then the new task is charged to the old cgroup for at most the ttl. A
- * vanished pid is dropped at its next miss.
+ * cgroup.
+ *
+ * A pid is not a task: once its task exits the pid (or tid) can come back
+ * as another's, in under a second where pid_max is 32768 and threads are
+ * made fast. So each entry keeps a descriptor of the task it was read for
+ * (a thread pidfd, readable once the task has exited, opened before the
+ * read), and a hit whose task has exited is a miss: one poll(2) a hit. Where
+ * none can be had (a kernel before 6.9 for a thread that is not a leader,
+ * or keep_fd refuses it) the entry has only the ttl.
  *
  * Entries are kept in the order they were read; a full cache evicts the
  * oldest read. Locking: one mutex, taken inside each call; the /proc read of
@@ -121,18 +125,27 @@ struct cg_pid_cache {
 	enum cg_hierarchy hier;
 	/* cg_read_pid_cgroup() after init; tests put a fake here. */
 	cg_pid_reader_fn read;
+	/* A descriptor readable once thread pid has exited, or -1:
+	 * cg_open_task() after init; tests put a fake here. */
+	int (*open_task)(pid_t pid);
+	/* Whether an entry may keep descriptor fd; NULL: any. */
+	bool (*keep_fd)(int fd);
 };
+
+/* A pidfd of thread pid (PIDFD_THREAD), or -1. */
+int cg_open_task(pid_t pid);
 
 /* -EINVAL if max_entries is 0, or pthread_mutex_init's error. */
 int cg_pid_cache_init(struct cg_pid_cache *c, enum cg_hierarchy h,
 		      uint64_t ttl_ns, size_t max_entries);
-/* Free every entry; c must not be in use. */
+/* Free every entry and close its descriptor; c must not be in use. */
 void cg_pid_cache_destroy(struct cg_pid_cache *c);
 /*
  * pid's CGPATH into out. Served from the cache when read less than ttl_ns
- * before now_ns (any clock, as long as the caller always uses the same);
- * otherwise read through c->read and cached. A failed read drops the entry
- * and returns the reader's error: -ESRCH for a vanished pid. -ENAMETOOLONG
+ * before now_ns (any clock, as long as the caller always uses the same) and
+ * its task has not exited; otherwise read through c->read and cached. A
+ * failed read drops the entry and returns the reader's error: -ESRCH for a
+ * vanished pid, or one whose task exited during the read. -ENAMETOOLONG
  * if out is too small. Thread-safe; may read /proc.
  */
 int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,

@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* A failed hash insert frees the entry instead of exiting the daemon. */
@@ -19,12 +21,17 @@
 
 #include "cgroup_lib.h"
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* linux/pidfd.h, 6.9 */
+#endif
+
 /* Largest file read whole: /proc/PID/cgroup of a deep v1 host is ~50 KiB. */
 #define READ_MAX_BYTES (1U << 20)
 
 struct cg_pid_entry {
 	pid_t pid; /* hash key */
 	uint64_t read_ns; /* when path was read from /proc */
+	int task_fd; /* open_task's descriptor of the task read, or -1 */
 	UT_hash_handle hh;
 	char path[]; /* NUL-terminated CGPATH */
 };
@@ -382,13 +389,30 @@ int cg_pid_cache_init(struct cg_pid_cache *c, enum cg_hierarchy h,
 	c->ttl_ns = ttl_ns;
 	c->hier = h;
 	c->read = cg_read_pid_cgroup;
+	c->open_task = cg_open_task;
+	c->keep_fd = NULL;
 	return -pthread_mutex_init(&c->lock, NULL);
+}
+
+int cg_open_task(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+}
+
+/* Whether the task behind fd (open_task's) has exited: it polls readable. */
+static bool task_exited(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0;
 }
 
 /* Caller holds c->lock. */
 static void drop(struct cg_pid_cache *c, struct cg_pid_entry *e)
 {
 	HASH_DEL(c->table, e);
+	if (e->task_fd >= 0)
+		close(e->task_fd);
 	free(e);
 	c->nr_entries--;
 }
@@ -413,11 +437,11 @@ static struct cg_pid_entry *find(struct cg_pid_cache *c, pid_t pid)
 
 /*
  * Caller holds c->lock. Replaces pid's entry, so that the table stays in
- * read order and its head is the entry to evict. Out of memory, pid is
- * simply not cached.
+ * read order and its head is the entry to evict; the entry keeps task_fd
+ * (-1: none). Out of memory, pid is simply not cached.
  */
 static void store(struct cg_pid_cache *c, pid_t pid, const char *path,
-		  uint64_t now_ns)
+		  uint64_t now_ns, int task_fd)
 {
 	struct cg_pid_entry *e = find(c, pid);
 	size_t len = strlen(path);
@@ -430,16 +454,33 @@ static void store(struct cg_pid_cache *c, pid_t pid, const char *path,
 	}
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
-		return;
+		goto fail;
 	e->pid = pid;
 	e->read_ns = now_ns;
+	e->task_fd = task_fd;
 	memcpy(e->path, path, len + 1);
 	HASH_ADD(hh, c->table, pid, sizeof(e->pid), e);
 	if (!e->hh.tbl) {
 		free(e);
-		return;
+		goto fail;
 	}
 	c->nr_entries++;
+	return;
+fail:
+	if (task_fd >= 0)
+		close(task_fd);
+}
+
+/* A descriptor of pid's task for an entry to keep, or -1. */
+static int open_task(const struct cg_pid_cache *c, pid_t pid)
+{
+	int fd = c->open_task ? c->open_task(pid) : -1;
+
+	if (fd >= 0 && c->keep_fd && !c->keep_fd(fd)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
 }
 
 /* A clock that went backwards counts as expired: re-reading is safe. */
@@ -467,22 +508,32 @@ int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
 	bool hit;
 	int ret;
 
+	int task_fd;
+
 	pthread_mutex_lock(&c->lock);
 	e = find(c, pid);
-	hit = e && fresh(c, e, now_ns);
+	hit = e && fresh(c, e, now_ns) &&
+	      (e->task_fd < 0 || !task_exited(e->task_fd));
 	ret = hit ? copy_out(e->path, out, outlen) : 0;
 	pthread_mutex_unlock(&c->lock);
 	if (hit)
 		return ret;
 
-	/* The /proc read runs unlocked: hits on other threads go on. */
+	/* The task first, then its cgroup: if it is still there after the
+	 * read, the read was of it and not of a successor with its pid. The
+	 * /proc read runs unlocked: hits on other threads go on. */
+	task_fd = open_task(c, pid);
 	ret = c->read(pid, c->hier, path, sizeof(path));
+	if (!ret && task_fd >= 0 && task_exited(task_fd))
+		ret = -ESRCH;
 	pthread_mutex_lock(&c->lock);
 	e = find(c, pid);
 	if (ret && e)
 		drop(c, e);
 	if (!ret)
-		store(c, pid, path, now_ns);
+		store(c, pid, path, now_ns, task_fd);
+	else if (task_fd >= 0)
+		close(task_fd);
 	pthread_mutex_unlock(&c->lock);
 	return ret ? ret : copy_out(path, out, outlen);
 }

@@ -6,18 +6,30 @@
  */
 #include <errno.h>
 
+#include "../writeback/writeback.h"
 #include "memcg.h"
 
 /* A writer moved to another cgroup is charged to the new one within this. */
 #define WRITER_TTL_NS (1000 * 1000 * 1000ULL)
-#define WRITER_CACHE_ENTRIES 4096
+/* Each entry keeps a descriptor of its task (cgroup_lib.h): writer threads
+ * past this many cost a /proc read each, not descriptors without end. */
+#define WRITER_CACHE_ENTRIES 1024
 
 static struct cg_pid_cache writers;
 
+/* Entries keep their descriptors: none of writeback's reserve. */
+static bool writer_keep_fd(int fd)
+{
+	return !writeback_fd_reserved(fd);
+}
+
 int writer_init(enum cg_hierarchy hier)
 {
-	return cg_pid_cache_init(&writers, hier, WRITER_TTL_NS,
-				 WRITER_CACHE_ENTRIES);
+	int ret = cg_pid_cache_init(&writers, hier, WRITER_TTL_NS,
+				    WRITER_CACHE_ENTRIES);
+
+	writers.keep_fd = writer_keep_fd;
+	return ret;
 }
 
 void writer_exit(void)

@@ -283,6 +283,46 @@ def test_a_writer_thousands_of_cgroups_deep_is_charged(cg2, dirtyfs):
     assert ticks < 20, ticks
 
 
+_REUSE_PID = r"""
+import os, sys
+x, path = int(sys.argv[1]), sys.argv[2]
+for _ in range(50):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(x - 1))
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() != x:
+            os._exit(3)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        os.pwrite(fd, b"b" * (1 << 20), 0)
+        own = os.getxattr(os.path.dirname(path), "user.dirtyfs.stat")
+        print(own.decode().split("dirty ")[1].split()[0])
+        os._exit(0)
+    if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0:
+        sys.exit(0)
+sys.exit("pid %d not had again" % x)
+"""
+
+
+def test_a_reused_pid_is_charged_to_its_new_task_s_cgroup(cg, dirtyfs):
+    """A writer in A exits and its pid is handed, well within the pid
+    cache's second, to a process in B (ns_last_pid, as CRIU does; a thread
+    storm wrapping pid_max 32768 does it in under a second here). B's
+    write is B's, and so are the statistics it reads as its own. (Both were
+    A's: the cache knew the pid, not the task.)"""
+    m = dirtyfs(HOLD)
+    a, b = cg.make("A"), cg.make("B")
+    done = cg.run(a, ["python3", "-c", "import os; fd = os.open(%r, "
+                      "os.O_WRONLY | os.O_CREAT, 0o644); os.pwrite(fd, "
+                      "b'a' * (1 << 20), 0); print(os.getpid())"
+                      % m.path("fa")])
+    reused = cg.run(b, ["python3", "-c", _REUSE_PID,
+                        done.stdout.decode().strip(), m.path("fb")])
+    assert int(reused.stdout) == MiB  # its own figures: B's
+    assert stat(m, a)["dirty"] == MiB
+    assert stat(m, b)["dirty"] == MiB
+
+
 def test_mmap_writes_are_charged_to_the_cgroup_that_opened_the_file(
         cg, dirtyfs):
     """Shared-mapping writes reach dirtyfs from the kernel's writeback, pid

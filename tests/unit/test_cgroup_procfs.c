@@ -487,6 +487,38 @@ static int fake_reader(pid_t pid, enum cg_hierarchy h, char *out, size_t outlen)
 	return 0;
 }
 
+/* What the fake tasks are: a pipe each, whose read end the cache keeps and
+ * which reads ready once fake_exit() writes to the other end. */
+static int fake_exit_fds[NPIDS];
+static bool fake_exit_during_read[NPIDS];
+
+static int fake_open_task(pid_t pid)
+{
+	int fds[2];
+
+	assert_in_range(pid, 0, NPIDS - 1);
+	if (pipe(fds))
+		return -1;
+	if (fake_exit_fds[pid] >= 0)
+		close(fake_exit_fds[pid]);
+	fake_exit_fds[pid] = fds[1];
+	return fds[0];
+}
+
+/* Task pid exits: its pid may now be another's. */
+static void fake_exit(pid_t pid)
+{
+	assert_int_equal(write(fake_exit_fds[pid], "x", 1), 1);
+}
+
+static int fake_reader_of_exiting(pid_t pid, enum cg_hierarchy h, char *out,
+				  size_t outlen)
+{
+	if (fake_exit_during_read[pid])
+		fake_exit(pid);
+	return fake_reader(pid, h, out, outlen);
+}
+
 #define TTL 1000
 
 static int cache_setup(void **state)
@@ -498,7 +530,9 @@ static int cache_setup(void **state)
 		return -1;
 	}
 	c->read = fake_reader;
+	c->open_task = fake_open_task;
 	memset(fake_reads, 0, sizeof(fake_reads));
+	memset(fake_exit_fds, -1, sizeof(fake_exit_fds));
 	for (int i = 0; i < NPIDS; i++)
 		fake_paths[i] = "/start";
 	*state = c;
@@ -509,6 +543,9 @@ static int cache_teardown(void **state)
 {
 	cg_pid_cache_destroy(*state);
 	free(*state);
+	for (int i = 0; i < NPIDS; i++)
+		if (fake_exit_fds[i] >= 0)
+			close(fake_exit_fds[i]);
 	return 0;
 }
 
@@ -561,6 +598,52 @@ static void cache_drops_vanished_pid(void **state)
 	assert_int_equal(cg_pid_cache_lookup(c, 3, TTL, out, sizeof(out)),
 			 -ESRCH);
 	assert_int_equal(fake_reads[3], 3); /* never served from a dead entry */
+}
+
+/* A pid whose task exited and came back as another's within the ttl is
+ * read again: the new task is never charged to the old one's cgroup. */
+static bool refuse_fd(int fd)
+{
+	(void)fd;
+	return false;
+}
+
+static void cache_sees_pid_reuse_within_ttl(void **state)
+{
+	struct cg_pid_cache *c = *state;
+
+	assert_lookup(c, 6, 0, "/start");
+	assert_lookup(c, 6, 1, "/start");
+	assert_int_equal(fake_reads[6], 1);
+	fake_exit(6);
+	fake_paths[6] = "/successor";
+	assert_lookup(c, 6, 2, "/successor");
+	assert_int_equal(fake_reads[6], 2);
+	assert_lookup(c, 6, 3, "/successor"); /* its own entry now */
+	assert_int_equal(fake_reads[6], 2);
+}
+
+/* A task that exits during its read may have been replaced before it: what
+ * was read is not trusted. Nor is an entry kept without a descriptor
+ * (keep_fd refused it) more than the ttl. */
+static void cache_exit_during_read_and_refused_fd(void **state)
+{
+	struct cg_pid_cache *c = *state;
+	char out[64];
+
+	c->read = fake_reader_of_exiting;
+	fake_exit_during_read[7] = true;
+	assert_int_equal(cg_pid_cache_lookup(c, 7, 0, out, sizeof(out)),
+			 -ESRCH);
+	assert_int_equal(c->nr_entries, 0);
+	fake_exit_during_read[7] = false;
+	c->keep_fd = refuse_fd;
+	assert_lookup(c, 7, 0, "/start");
+	fake_paths[7] = "/successor"; /* unseen: no descriptor, only the ttl */
+	assert_lookup(c, 7, 1, "/start");
+	assert_int_equal(fake_reads[7], 2);
+	assert_lookup(c, 7, TTL, "/successor");
+	assert_int_equal(fake_reads[7], 3);
 }
 
 static void cache_is_bounded_and_evicts_oldest(void **state)
@@ -703,6 +786,11 @@ int main(void)
 						tree_setup, tree_teardown),
 		cmocka_unit_test_setup_teardown(cache_serves_hits_until_ttl,
 						cache_setup, cache_teardown),
+		cmocka_unit_test_setup_teardown(cache_sees_pid_reuse_within_ttl,
+						cache_setup, cache_teardown),
+		cmocka_unit_test_setup_teardown(
+			cache_exit_during_read_and_refused_fd, cache_setup,
+			cache_teardown),
 		cmocka_unit_test_setup_teardown(cache_sees_move_after_ttl,
 						cache_setup, cache_teardown),
 		cmocka_unit_test_setup_teardown(cache_drops_vanished_pid,
