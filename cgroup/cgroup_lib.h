@@ -150,6 +150,10 @@ void cg_pid_cache_destroy(struct cg_pid_cache *c);
  */
 int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
 			char *out, size_t outlen);
+/* Drop the entries read ttl_ns or more before now_ns, which a lookup would
+ * read again anyway, closing their descriptors: called now and then, so
+ * that the descriptors of writers long gone are not kept. */
+void cg_pid_cache_expire(struct cg_pid_cache *c, uint64_t now_ns);
 
 /* --- memlimit.c: the memory a cgroup may use ----------------------------- */
 

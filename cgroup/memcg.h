@@ -92,6 +92,9 @@ void writer_exit(void);
  */
 #define MEMCG_MAX_DEPTH 32
 int writer_cgroup(pid_t pid, char *buf, size_t size);
+/* Forget writers not looked up for a while, and close their pidfds: the
+ * throttle thread's once a second. */
+void writer_expire(void);
 
 /* --- accounting (mapping->lock held) ------------------------------------ */
 

@@ -500,6 +500,17 @@ static int copy_out(const char *path, char *out, size_t outlen)
 	return 0;
 }
 
+void cg_pid_cache_expire(struct cg_pid_cache *c, uint64_t now_ns)
+{
+	struct cg_pid_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	/* In read order: the head is the oldest. */
+	while ((e = c->table) && !fresh(c, e, now_ns))
+		drop(c, e);
+	pthread_mutex_unlock(&c->lock);
+}
+
 int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
 			char *out, size_t outlen)
 {

@@ -299,6 +299,7 @@ static void refresh(uint64_t now)
 	th.next_refresh_ns = now + REFRESH_NS;
 	memcg_refresh_limits();
 	memcg_reap();
+	writer_expire();
 }
 
 static void *throttle_main(void *arg)

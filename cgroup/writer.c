@@ -37,6 +37,11 @@ void writer_exit(void)
 	cg_pid_cache_destroy(&writers);
 }
 
+void writer_expire(void)
+{
+	cg_pid_cache_expire(&writers, now_ns());
+}
+
 int writer_cgroup(pid_t pid, char *buf, size_t size)
 {
 	int ret;

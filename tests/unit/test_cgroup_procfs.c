@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -646,6 +647,24 @@ static void cache_exit_during_read_and_refused_fd(void **state)
 	assert_int_equal(fake_reads[7], 3);
 }
 
+/* Entries past the ttl go, with their descriptors; fresh ones stay. */
+static void cache_expire_drops_old_entries(void **state)
+{
+	struct cg_pid_cache *c = *state;
+
+	assert_lookup(c, 0, 0, "/start");
+	assert_lookup(c, 1, 0, "/start");
+	assert_lookup(c, 2, TTL / 2, "/start");
+	cg_pid_cache_expire(c, TTL);
+	assert_int_equal(c->nr_entries, 1);
+	/* 1's pipe lost its read end with the entry. */
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(write(fake_exit_fds[1], "x", 1), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_lookup(c, 2, TTL, "/start");
+	assert_int_equal(fake_reads[2], 1);
+}
+
 static void cache_is_bounded_and_evicts_oldest(void **state)
 {
 	struct cg_pid_cache *c = *state;
@@ -791,6 +810,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			cache_exit_during_read_and_refused_fd, cache_setup,
 			cache_teardown),
+		cmocka_unit_test_setup_teardown(cache_expire_drops_old_entries,
+						cache_setup, cache_teardown),
 		cmocka_unit_test_setup_teardown(cache_sees_move_after_ttl,
 						cache_setup, cache_teardown),
 		cmocka_unit_test_setup_teardown(cache_drops_vanished_pid,
