@@ -132,7 +132,8 @@ struct cg_pid_cache {
 	bool (*keep_fd)(int fd);
 };
 
-/* A pidfd of thread pid (PIDFD_THREAD), or -1. */
+/* A pidfd of thread pid (PIDFD_THREAD; before Linux 6.9, of a process's
+ * leader only), or -1. */
 int cg_open_task(pid_t pid);
 
 /* -EINVAL if max_entries is 0, or pthread_mutex_init's error. */

@@ -396,7 +396,13 @@ int cg_pid_cache_init(struct cg_pid_cache *c, enum cg_hierarchy h,
 
 int cg_open_task(pid_t pid)
 {
-	return (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+	int fd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
+
+	/* Before 6.9 only a process's pidfd, of a leader: its pid is not
+	 * freed before the whole process has gone. */
+	if (fd < 0 && errno == EINVAL)
+		fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return fd;
 }
 
 /* Whether the task behind fd (open_task's) has exited: it polls readable. */

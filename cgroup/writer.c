@@ -17,10 +17,16 @@
 
 static struct cg_pid_cache writers;
 
-/* Entries keep their descriptors: none of writeback's reserve. */
+/*
+ * Entries keep their descriptors only in the lower half of those below
+ * writeback's reserve: writers, however many and short-lived, leave the
+ * upper half to lookups, creates and opens (300 writers in a second took
+ * every descriptor of a 256 limit, and creates failed EMFILE). Past it an
+ * entry has only the ttl.
+ */
 static bool writer_keep_fd(int fd)
 {
-	return !writeback_fd_reserved(fd);
+	return !writeback_fd_reserved(2 * fd);
 }
 
 int writer_init(enum cg_hierarchy hier)

@@ -224,6 +224,29 @@ def test_lookups_at_the_descriptor_limit_lose_nothing_at_unmount(dirtyfs):
     assert not re.search(r"lost|giving up", m.log_text())
 
 
+def test_short_lived_writers_leave_descriptors_for_creates(dirtyfs):
+    """300 writer processes, each gone after one write, within a second:
+    the daemon keeps a descriptor of each cached writer's task (so that a
+    reused pid is not charged to the old task's cgroup), but only in the
+    lower half of what a 256 limit leaves outside writeback's reserve, so
+    100 creates after them all succeed. (The pidfds took every descriptor
+    and each create failed EMFILE.)"""
+    m = dirtyfs(["dirty_expire=3600"], nofile=256, errors_expected=True)
+    write_file(m.path("shared"), b"")
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                fd = os.open(m.path("shared"), os.O_WRONLY | os.O_APPEND)
+                os.write(fd, b"x")
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    for i in range(100):
+        write_file(m.path("new%d" % i), b"")
+    assert m.unmount() == 0
+
+
 def test_names_refused_at_the_descriptor_limit_are_not_made(dirtyfs):
     """At the limit a create, mkdir, mknod or symlink fails with EMFILE as
     on a local filesystem, where open(2) takes its descriptor first: the
