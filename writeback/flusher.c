@@ -72,7 +72,10 @@ struct flusher {
 	 * whose files then wait out a backoff, for then a walk finds nothing
 	 * to do and thousands failing would walk thousands of files each. */
 	bool walk_wanted;
-	uint64_t wake_ns; /* when the flusher's wait times out */
+	/* When a wait with nothing else to do would have timed out, and the
+	 * next walk is due: not moved later by early wake-ups, so that a
+	 * stream of failed writes cannot put the walk off for ever. */
+	uint64_t walk_due_ns;
 	int last_err; /* last failure, cleared by a success */
 	int stop_err; /* first error given up at unmount */
 };
@@ -266,6 +269,13 @@ static bool stopping(void)
 	return __atomic_load_n(&fl.stopping, __ATOMIC_RELAXED);
 }
 
+/* Note that mapping waits out a backoff until retry, for flusher_wait. */
+static void defer_until(uint64_t retry)
+{
+	if (!fl.retry_ns || retry < fl.retry_ns)
+		fl.retry_ns = retry;
+}
+
 /* Every dirty file fails while BACKING is full: say so ten times in five
  * seconds, not thousands. */
 static struct dfs_ratelimit failed_rs =
@@ -295,6 +305,12 @@ static void reap_one(struct io_uring_cqe *cqe)
 		fl.last_err = err;
 		if (stopping() && !fl.stop_err)
 			fl.stop_err = err;
+		/* Tried again when its backoff ends; at stop, at once. */
+		if (stopping())
+			fl.walk_wanted = true;
+		else
+			defer_until(__atomic_load_n(&mapping->retry_after_ns,
+						    __ATOMIC_RELAXED));
 	} else {
 		fl.last_err = 0;
 		cache_set_stuck(0);
@@ -439,13 +455,6 @@ static void note_open_error(int err, bool gave_up)
 	fl.last_err = err;
 	if (gave_up && !fl.stop_err)
 		fl.stop_err = err;
-}
-
-/* Note that mapping waits out a backoff until retry, for flusher_wait. */
-static void defer_until(uint64_t retry)
-{
-	if (!fl.retry_ns || retry < fl.retry_ns)
-		fl.retry_ns = retry;
 }
 
 /* Work on mapping is left for later: for the end of its backoff after a
@@ -677,7 +686,8 @@ static void flusher_wait(void)
 		wait = SHORT_WAIT_NS;
 	if (fl.bw_wait_ns && wait > fl.bw_wait_ns)
 		wait = fl.bw_wait_ns;
-	fl.wake_ns = now + wait;
+	if (!fl.walk_due_ns || now + wait < fl.walk_due_ns)
+		fl.walk_due_ns = now + wait;
 	ts.tv_sec = (long long)(wait / NSEC_PER_SEC);
 	ts.tv_nsec = (long long)(wait % NSEC_PER_SEC);
 	io_uring_submit(&fl.ring);
@@ -697,12 +707,13 @@ static void *flusher_main(void *arg)
 
 		reap();
 		/* A timeout: deferred work, a backoff ended, or the tick. */
-		walk_now = fl.walk_wanted || now_ns() >= fl.wake_ns;
+		walk_now = fl.walk_wanted || now_ns() >= fl.walk_due_ns;
 		fl.walk_wanted = false;
 		fl.bw_wait_ns = 0;
 		if (walk_now) {
 			fl.deferred = false;
 			fl.retry_ns = 0;
+			fl.walk_due_ns = 0;
 		}
 		if (now_ns() >= fl.next_tick_ns)
 			expire_tick();
