@@ -261,7 +261,8 @@ static int set_file(char **field, const char *value)
 	return 0;
 }
 
-/* Store value in the field d names. 0, -EINVAL, -ERANGE or -ENOMEM. */
+/* Store value in the field d names. 0, -EINVAL, -ERANGE (outside d's
+ * range), -EOVERFLOW (beyond 64 bits) or -ENOMEM. */
 static int set_option(struct dfs_options *opts, const struct opt_desc *d,
 		      const char *value)
 {
@@ -275,6 +276,8 @@ static int set_option(struct dfs_options *opts, const struct opt_desc *d,
 		int ret = d->type == OPT_SECONDS ? parse_seconds(value, &v) :
 						   parse_size(value, &v);
 
+		if (ret == -ERANGE)
+			ret = -EOVERFLOW;
 		if (!ret && d->type == OPT_PAGES && v % PAGE_SIZE)
 			ret = -EINVAL;
 		if (!ret && (v < d->min || v > d->max) &&
@@ -304,6 +307,8 @@ static void format_error(char *err, size_t errlen, const struct opt_desc *d,
 		return;
 	if (ret == -ENOMEM) {
 		why = "out of memory";
+	} else if (ret == -EOVERFLOW) {
+		why = "too large (more than 64 bits)";
 	} else if (ret == -ERANGE && d->max != UINT64_MAX) {
 		snprintf(range, sizeof(range),
 			 "out of range (%" PRIu64 " to %" PRIu64 " %s)", d->min,

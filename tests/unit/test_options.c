@@ -383,6 +383,13 @@ static void parse_enforces_minimums(void **state)
 	assert_parse_error("writeback_interval=0",
 			   "invalid value '0' for option writeback_interval=: "
 			   "out of range (at least 1 s)");
+	/* Too large for 64 bits is not "at least". */
+	assert_parse_error("cache_size=99999999999999999999",
+			   "invalid value '99999999999999999999' for option "
+			   "cache_size=: too large (more than 64 bits)");
+	assert_parse_error("cache_size=20000000000000000000K",
+			   "invalid value '20000000000000000000K' for option "
+			   "cache_size=: too large (more than 64 bits)");
 }
 
 /* writeback_bw: 0 (unlimited), or at least a page a second. */
