@@ -34,6 +34,9 @@ struct dfs_ratelimit {
 		.interval_ns = interval_ns_, .burst = burst_ \
 	}
 
+/* The kernel's default: ten messages in five seconds. */
+#define DFS_RATELIMIT_DEFAULT DFS_RATELIMIT_INIT(5000000000ULL, 10)
+
 /* dfs_log, unless rs has said burst messages this interval. Returns
  * whether it logged. */
 bool dfs_log_ratelimited(struct dfs_ratelimit *rs, int prio, const char *fmt,

@@ -278,8 +278,7 @@ static void defer_until(uint64_t retry)
 
 /* Every dirty file fails while BACKING is full: say so ten times in five
  * seconds, not thousands. */
-static struct dfs_ratelimit failed_rs =
-	DFS_RATELIMIT_INIT(5 * NSEC_PER_SEC, 10);
+static struct dfs_ratelimit failed_rs = DFS_RATELIMIT_DEFAULT;
 
 static void reap_one(struct io_uring_cqe *cqe)
 {
@@ -457,33 +456,36 @@ static void note_open_error(int err, bool gave_up)
 		fl.stop_err = err;
 }
 
+/* Whether mapping waits out a backoff at now; if so, noted for
+ * flusher_wait. Read with or without its lock: only the flusher writes it,
+ * and a stale value costs one look too many, or a turn's delay. */
+static bool in_backoff(const struct address_space *mapping, uint64_t now)
+{
+	uint64_t retry =
+		__atomic_load_n(&mapping->retry_after_ns, __ATOMIC_RELAXED);
+
+	if (retry <= now)
+		return false;
+	defer_until(retry);
+	return true;
+}
+
 /* Work on mapping is left for later: for the end of its backoff after a
  * failure, which may be seconds away, else for a short wait. */
 static void defer(const struct address_space *mapping, enum wb_reason reason,
 		  const struct wb_pass_limits *lim)
 {
-	uint64_t retry = mapping->retry_after_ns;
-
 	if (reason == WB_REASON_SYNC || lim->ignore_backoff ||
-	    retry <= now_ns())
+	    !in_backoff(mapping, now_ns()))
 		fl.deferred = true;
-	else
-		defer_until(retry);
 }
 
-/* Whether a background walk at now passes over mapping, which waits out a
- * backoff: read without its lock, so that thousands of files failing at a
- * full BACKING cost a walk a load each. A stale value costs one look too
- * many, or a turn's delay. */
+/* Whether a background walk at now passes over mapping, waiting out a
+ * backoff: at a load, without its lock, so that thousands of files failing
+ * at a full BACKING cost a walk little. At stop none waits. */
 static bool walk_skips(const struct address_space *mapping, uint64_t now)
 {
-	uint64_t retry =
-		__atomic_load_n(&mapping->retry_after_ns, __ATOMIC_RELAXED);
-
-	if (retry <= now || stopping())
-		return false;
-	defer_until(retry);
-	return true;
+	return !stopping() && in_backoff(mapping, now);
 }
 
 /* Start a pass on mapping if it has something to write and we may. Returns

@@ -390,7 +390,7 @@ static void wb_ctime_after_pass(struct address_space *mapping)
 		mapping_backing_ctime(mapping, &mapping->wb_ctime);
 }
 
-static struct dfs_ratelimit times_rs = DFS_RATELIMIT_INIT(5 * NSEC_PER_SEC, 10);
+static struct dfs_ratelimit times_rs = DFS_RATELIMIT_DEFAULT;
 
 /* Give BACKING the mtime the writes had, not the time of writeback. */
 static void wb_restore_times(struct address_space *mapping)
