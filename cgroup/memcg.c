@@ -196,10 +196,11 @@ static size_t tracked_prefix(const char *path, char *buf)
 }
 
 /*
- * Track path and, first, its ancestors: the ones missing below the deepest
- * tracked one, from the top down. A loop over prefixes of path, not a
- * recursion: a tenant may nest cgroups some 2000 deep within CGPATH_MAX,
- * and a frame of CGPATH_MAX a level overflowed a worker's stack.
+ * Track path, a valid CGPATH (memcg_lookup checked it), and, first, its
+ * ancestors: the ones missing below the deepest tracked one, from the top
+ * down. A loop over prefixes of path, not a recursion: a tenant may nest
+ * cgroups some 2000 deep within CGPATH_MAX, and a frame of CGPATH_MAX a
+ * level overflowed a worker's stack.
  */
 static int memcg_track(const char *path)
 {
@@ -207,8 +208,6 @@ static int memcg_track(const char *path)
 	size_t len = strlen(path), end;
 	int ret = 0;
 
-	if (len >= CGPATH_MAX || path[0] != '/')
-		return -EINVAL;
 	end = tracked_prefix(path, parent);
 	while (!ret && end < len) {
 		const char *next = strchr(path + end + 1, '/');

@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -523,9 +523,7 @@ int cg_pid_cache_lookup(struct cg_pid_cache *c, pid_t pid, uint64_t now_ns,
 	struct cg_pid_entry *e;
 	char path[CGPATH_MAX];
 	bool hit;
-	int ret;
-
-	int task_fd;
+	int ret, task_fd;
 
 	pthread_mutex_lock(&c->lock);
 	e = find(c, pid);

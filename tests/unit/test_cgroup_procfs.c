@@ -601,14 +601,14 @@ static void cache_drops_vanished_pid(void **state)
 	assert_int_equal(fake_reads[3], 3); /* never served from a dead entry */
 }
 
-/* A pid whose task exited and came back as another's within the ttl is
- * read again: the new task is never charged to the old one's cgroup. */
 static bool refuse_fd(int fd)
 {
 	(void)fd;
 	return false;
 }
 
+/* A pid whose task exited and came back as another's within the ttl is
+ * read again: the new task is never charged to the old one's cgroup. */
 static void cache_sees_pid_reuse_within_ttl(void **state)
 {
 	struct cg_pid_cache *c = *state;
